@@ -4,7 +4,12 @@ Importing this package registers ``SatGround-v0`` with Gymnasium.
 """
 
 import sb3_ccddpg_envs  # noqa: F401 (registers SatGround-v0)
+from sb3_ccddpg.callbacks import SatGroundInfoCallback
+from sb3_ccddpg.ccddpg import CCDDPG
+from sb3_ccddpg.policies import CCDDPGPolicy, ConstrainedActor
+
+MlpPolicy = CCDDPGPolicy
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["CCDDPG", "CCDDPGPolicy", "ConstrainedActor", "MlpPolicy", "SatGroundInfoCallback", "__version__"]
