@@ -1,11 +1,26 @@
-"""Baseline methods for the evaluation harness: equal split and RA (spec §7)."""
+"""Baseline methods for the evaluation harness: equal split, RA and GA (spec §7)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
+from pymoo.algorithms.soo.nonconvex.ga import GA
+from pymoo.core.problem import Problem
+from pymoo.core.repair import Repair
+from pymoo.optimize import minimize
 
-from sb3_ccddpg_envs import Allocation, SatGroundConfig, equal_split, random_allocation
+from sb3_ccddpg_envs import (
+    Allocation,
+    SatGroundConfig,
+    action_size,
+    allocation_cost,
+    encode,
+    equal_split,
+    project,
+    random_allocation,
+)
 
 
 class EqualSplit:
@@ -40,3 +55,69 @@ class RandomAlgorithm:
     def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
         """A random feasible allocation, independent of the state."""
         return random_allocation(self.config, self.rng)
+
+
+class _AllocationProblem(Problem):
+    """Minimise the objective of one state over actions in the box, each decoded by :func:`project`."""
+
+    def __init__(self, config: SatGroundConfig, data_mb: NDArray[np.float64], mu: float) -> None:
+        super().__init__(n_var=action_size(config.n_uavs, config.n_satellites), n_obj=1, xl=-1.0, xu=1.0)
+        self.config = config
+        self.data_mb = data_mb
+        self.mu = mu
+
+    def _evaluate(self, x: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        allocations = project(x, self.config.n_uavs, self.config.n_satellites, self.config.channels_total)
+        out["F"] = allocation_cost(self.config, self.data_mb, allocations, self.mu)["objective"][:, None]
+
+
+class _DecoderRepair(Repair):
+    """Replace every individual by the encoding of its decoded allocation, so each one is feasible as it stands."""
+
+    def __init__(self, config: SatGroundConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    def _do(self, problem: Problem, x: NDArray[np.float64], **kwargs: Any) -> NDArray[np.float64]:
+        config = self.config
+        return encode(project(x, config.n_uavs, config.n_satellites, config.channels_total), config.channels_total)
+
+
+class GeneticAlgorithm:
+    """GA, the paper's genetic algorithm (spec §7): pymoo's real-coded GA over the action box, per state.
+
+    Individuals are actions in ``[-1, 1]^(N + M·N)``; the decoder is the repair (each individual is replaced
+    by the encoding of its decoded, feasible allocation), SBX crossover and polynomial mutation as in pymoo's
+    defaults. Its quality depends on the budget, so the budget is part of its name.
+
+    :param config: system parameters
+    :param evaluations: budget of objective evaluations per state (≥ ``population``)
+    :param population: population size
+    :param seed: seed of the first state; state k uses ``seed + k``
+    """
+
+    def __init__(self, config: SatGroundConfig, evaluations: int = 5000, population: int = 50, seed: int = 0) -> None:
+        if population < 2:
+            raise ValueError(f"population must be an integer ≥ 2, got {population!r}")
+        if evaluations < population:
+            raise ValueError(f"evaluations must be at least population = {population}, got {evaluations!r}")
+        self.config = config
+        self.evaluations = evaluations
+        self.population = population
+        self.seed = seed
+        self.name = f"GA ({evaluations} evals)"
+        self._calls = 0
+
+    def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
+        """The best allocation the GA finds within its evaluation budget."""
+        algorithm = GA(pop_size=self.population, repair=_DecoderRepair(self.config), eliminate_duplicates=True)
+        result = minimize(
+            _AllocationProblem(self.config, data_mb, mu),
+            algorithm,
+            ("n_evals", self.evaluations),
+            seed=self.seed + self._calls,
+            verbose=False,
+        )
+        self._calls += 1
+        config = self.config
+        return project(np.asarray(result.X), config.n_uavs, config.n_satellites, config.channels_total)

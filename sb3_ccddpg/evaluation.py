@@ -8,6 +8,7 @@ set of held-out states, times each decision and scores all allocations with the 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -60,16 +61,26 @@ class PolicyMethod:
     :param model: a trained SB3 algorithm (CC-DDPG or any other) for ``SatGround-v0`` with this config
     :param config: the env configuration the model was trained on
     :param name: label in tables
+    :param action_map: applied to the model's action before decoding, when a wrapper changed its meaning
     """
 
-    def __init__(self, model: BaseAlgorithm, config: SatGroundConfig, name: str) -> None:
+    def __init__(
+        self,
+        model: BaseAlgorithm,
+        config: SatGroundConfig,
+        name: str,
+        action_map: Callable[[NDArray[np.float32]], NDArray[np.floating]] | None = None,
+    ) -> None:
         self.model = model
         self.config = config
         self.name = name
+        self.action_map = action_map
 
     def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
         """Observation → deterministic action → :func:`project`."""
         action, _ = self.model.predict(observe(self.config, data_mb, mu), deterministic=True)
+        if self.action_map is not None:
+            action = self.action_map(action)
         return project(action, self.config.n_uavs, self.config.n_satellites, self.config.channels_total)
 
 

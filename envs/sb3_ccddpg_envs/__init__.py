@@ -12,6 +12,7 @@ from sb3_ccddpg_envs.decode import Allocation, action_size, canonical_action, en
 from sb3_ccddpg_envs.reference import equal_split, random_allocation
 from sb3_ccddpg_envs.satground import SatGroundEnv, observe
 from sb3_ccddpg_envs.twin import DigitalTwin, SatelliteTwin, UavTwin
+from sb3_ccddpg_envs.wrappers import ConstraintPenaltyWrapper
 
 ENV_ID = "SatGround-v0"
 
@@ -23,6 +24,7 @@ __all__ = [
     "COST_KEYS",
     "ENV_ID",
     "Allocation",
+    "ConstraintPenaltyWrapper",
     "DigitalTwin",
     "SatGroundConfig",
     "SatGroundEnv",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, is_torch_array
 
 Array = Any  # a NumPy array or a PyTorch tensor
 
@@ -45,8 +45,11 @@ def column_argmax(values: Array) -> Array:
     :param values: shape ``(..., M, N)``
     :return: integer indices, shape ``(..., N)``
     """
-    xp = _namespace(values)
-    return xp.argmax(values, axis=-2)
+    if is_torch_array(values):
+        # torch.argmax over a non-last dimension is ~15x slower than max(dim).indices, which returns the
+        # first maximal index as well (the same tie rule).
+        return values.max(dim=-2).indices
+    return _namespace(values).argmax(values, axis=-2)
 
 
 def keep_column_max(values: Array) -> Array:

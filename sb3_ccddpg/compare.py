@@ -1,0 +1,117 @@
+"""Run every method on the same held-out states and write the comparison table (CSV and markdown)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from sb3_ccddpg.agents import AGENT_LABELS, agent_method, make_agent
+from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
+from sb3_ccddpg.oracle import Oracle
+from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg_envs import SatGroundConfig
+
+#: Held-out states never overlap training: training seeds are small integers, held-out seeds start here.
+HELD_OUT_SEED_OFFSET = 1_000_000
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """What a comparison runs.
+
+    :param n_uavs: N
+    :param mu: μ in [0, 1]
+    :param n_states: held-out states
+    :param seed: seed of training and of the held-out states (``HELD_OUT_SEED_OFFSET + seed``)
+    :param agents: learning agents to train, names of :data:`~sb3_ccddpg.agents.AGENT_LABELS`
+    :param train_steps: training steps of each agent
+    :param ga_budgets: GA evaluation budgets per state, one GA row each
+    """
+
+    n_uavs: int = 11
+    mu: float = 0.5
+    n_states: int = 1000
+    seed: int = 0
+    agents: tuple[str, ...] = ("ccddpg", "ddpg", "td3", "sac", "ddpg-penalty")
+    train_steps: int = 20_000
+    ga_budgets: tuple[int, ...] = (1000, 5000, 20_000)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.agents) - set(AGENT_LABELS))
+        if unknown:
+            raise ValueError(f"agents must be among {sorted(AGENT_LABELS)}, got {unknown}")
+        if self.train_steps < 1:
+            raise ValueError(f"train_steps must be an integer ≥ 1, got {self.train_steps!r}")
+        if self.n_states < 2:
+            raise ValueError(f"n_states must be an integer ≥ 2 (for confidence intervals), got {self.n_states!r}")
+
+
+def compare(settings: CompareSettings, output: Path, *, progress: bool = True) -> pd.DataFrame:
+    """Train the agents, evaluate every method on the same held-out states and write the results.
+
+    Writes, atomically, into ``output``: ``states.csv`` (one row per method and state), ``summary.csv`` and
+    ``summary.md`` (mean ± 95 % CI, violation rates, gap to the oracle in %, decision time, training time)
+    and ``settings.json`` (the settings and the command line).
+
+    :param settings: what to run
+    :param output: result folder
+    :param progress: show progress bars
+    :return: the summary table, one row per method
+    """
+    config = SatGroundConfig(n_uavs=settings.n_uavs, mu=settings.mu)
+    methods: list[AllocationMethod] = [Oracle(config), EqualSplit(config), RandomAlgorithm(config, settings.seed)]
+    methods += [GeneticAlgorithm(config, budget, seed=settings.seed) for budget in settings.ga_budgets]
+    training_seconds: dict[str, float] = {}
+    for algorithm in tqdm(settings.agents, desc="training agents", disable=not progress):
+        model = make_agent(algorithm, config, settings.seed)
+        start = time.perf_counter()
+        model.learn(settings.train_steps)
+        method = agent_method(model, algorithm, config, f"{AGENT_LABELS[algorithm]}, {settings.train_steps} steps")
+        training_seconds[method.name] = time.perf_counter() - start
+        methods.append(method)
+    held_out_seed = HELD_OUT_SEED_OFFSET + settings.seed
+    frames = [evaluate(m, config, settings.n_states, held_out_seed, progress=progress) for m in methods]
+    table = summarize(frames, reference="oracle")
+    table["train_s"] = pd.Series(training_seconds)
+
+    output.mkdir(parents=True, exist_ok=True)
+    write_atomically(output / "states.csv", pd.concat(frames).to_csv(index=False))
+    write_atomically(output / "summary.csv", table.to_csv())
+    write_atomically(output / "summary.md", summary_markdown(table, settings))
+    record = {"settings": dataclasses.asdict(settings), "command": sys.argv}
+    write_atomically(output / "settings.json", json.dumps(record, indent=2))
+    return table
+
+
+def summary_markdown(table: pd.DataFrame, settings: CompareSettings) -> str:
+    """The summary as a markdown table with its caption.
+
+    :param table: output of :func:`~sb3_ccddpg.evaluation.summarize` (with ``gap_pct`` against the oracle)
+    :param settings: the comparison's settings, for the caption
+    :return: markdown text
+    """
+    lines = [
+        f"N = {settings.n_uavs}, M = 3, μ = {settings.mu}, {settings.n_states} held-out states "
+        f"(seed {HELD_OUT_SEED_OFFSET + settings.seed}); mean ± 95 % CI.",
+        "",
+        "| method | objective | gap to oracle | T_total (s) | E_total (kJ) "
+        "| C6 viol. | C7 viol. | decision (ms) | train (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for method, row in table.iterrows():
+        train = "" if pd.isna(row.get("train_s")) else f"{row['train_s']:.0f}"
+        lines.append(
+            f"| {method} | {row['objective']:.4f} ± {row['objective_ci95']:.4f} | {row['gap_pct']:+.1f} % "
+            f"| {row['T_total']:.1f} ± {row['T_total_ci95']:.1f} "
+            f"| {row['E_total'] / 1e3:.1f} ± {row['E_total_ci95'] / 1e3:.1f} "
+            f"| {row['C6_violation_rate']:.1%} | {row['C7_violation_rate']:.1%} | {row['decision_ms']:.3g} | {train} |"
+        )
+    return "\n".join(lines) + "\n"

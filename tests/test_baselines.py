@@ -1,0 +1,80 @@
+"""Baselines: every allocation they return is feasible; GA improves on RA; the harness is deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.evaluation import METRICS, AllocationMethod, evaluate, summarize
+from sb3_ccddpg_envs import Allocation, SatGroundConfig
+
+
+def assert_feasible(allocation: Allocation, config: SatGroundConfig) -> None:
+    assert allocation.channels.shape == (config.n_uavs,)
+    assert np.all(allocation.channels >= 1) and allocation.channels.sum() <= config.channels_total
+    assert np.all((allocation.association >= 0) & (allocation.association < config.n_satellites))
+    on_satellite = allocation.association == np.arange(config.n_satellites)[:, None]
+    assert np.all(allocation.cpu_share[~on_satellite] == 0) and np.all(allocation.cpu_share >= 0)
+    assert np.all(allocation.cpu_share.sum(axis=1) <= 1 + 1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(1, 11),
+    st.integers(1, 4),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from(["equal split", "RA", "GA"]),
+    st.floats(0, 1),
+)
+def test_every_baseline_allocation_is_feasible(n_uavs: int, n_satellites: int, seed: int, name: str, mu: float) -> None:
+    config = SatGroundConfig(n_uavs=n_uavs, n_satellites=n_satellites)
+    methods: dict[str, AllocationMethod] = {
+        "equal split": EqualSplit(config),
+        "RA": RandomAlgorithm(config, seed),
+        "GA": GeneticAlgorithm(config, evaluations=60, population=20, seed=seed),
+    }
+    data = np.random.default_rng(seed).uniform(100, 1000, n_uavs)
+    assert_feasible(methods[name].allocate(data, mu), config)
+
+
+def test_ga_improves_on_ra_and_with_its_budget() -> None:
+    config = SatGroundConfig(n_uavs=8)
+    held_out = {"n_states": 10, "seed": 4}
+    random = evaluate(RandomAlgorithm(config, 0), config, **held_out)["objective"].mean()
+    small = evaluate(GeneticAlgorithm(config, evaluations=200, seed=0), config, **held_out)["objective"].mean()
+    large = evaluate(GeneticAlgorithm(config, evaluations=2000, seed=0), config, **held_out)["objective"].mean()
+    assert small < random and large < small
+
+
+def test_ga_rejects_bad_budgets() -> None:
+    with pytest.raises(ValueError, match="evaluations must be at least population = 50"):
+        GeneticAlgorithm(SatGroundConfig(), evaluations=10)
+    with pytest.raises(ValueError, match="population must be an integer ≥ 2"):
+        GeneticAlgorithm(SatGroundConfig(), population=1)
+
+
+def test_harness_is_deterministic_and_complete() -> None:
+    config = SatGroundConfig(n_uavs=6)
+    runs = [evaluate(GeneticAlgorithm(config, evaluations=100, seed=1), config, n_states=5, seed=9) for _ in range(2)]
+    for frame in runs:
+        assert set(METRICS) <= set(frame.columns) and len(frame) == 5
+    pd.testing.assert_frame_equal(runs[0].drop(columns="decision_time_s"), runs[1].drop(columns="decision_time_s"))
+    other_states = evaluate(GeneticAlgorithm(config, evaluations=100, seed=1), config, n_states=5, seed=10)
+    assert not np.allclose(other_states["objective"], runs[0]["objective"])
+
+
+def test_summary_reports_gap_and_rates() -> None:
+    config = SatGroundConfig(n_uavs=6)
+    frames = [evaluate(m, config, 50, 0) for m in (EqualSplit(config), RandomAlgorithm(config, 0))]
+    table = summarize(frames, reference="equal split")
+    assert table.loc["equal split", "gap_pct"] == 0.0 and table.loc["RA", "gap_pct"] > 0
+    assert 0.0 <= table.loc["RA", "C6_violation_rate"] <= 1.0
+    assert table.loc["RA", "objective_ci95"] > 0
+    with pytest.raises(ValueError, match="mu must be in"):
+        evaluate(EqualSplit(config), config, 5, 0, mu=2.0)
+    with pytest.raises(ValueError, match="n_states must be an integer ≥ 1"):
+        evaluate(EqualSplit(config), config, 0, 0)
