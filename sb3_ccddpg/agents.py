@@ -9,13 +9,14 @@ does, SAC with its own entropy term.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from stable_baselines3 import DDPG, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise
 
 from sb3_ccddpg.ccddpg import CCDDPG
@@ -42,38 +43,50 @@ AGENT_LABELS = {
 }
 
 
-def _noise(config: SatGroundConfig) -> NormalActionNoise:
-    size = action_size(config.n_uavs, config.n_satellites)
-    return NormalActionNoise(np.zeros(size), np.full(size, EXPLORATION_NOISE))
-
-
-def _ccddpg(env: gym.Env, config: SatGroundConfig, **kwargs: Any) -> BaseAlgorithm:
-    return CCDDPG("CCDDPGPolicy", env, exploration_noise=EXPLORATION_NOISE, **BANDIT_SETTINGS, **kwargs)
-
-
-def _ddpg(env: gym.Env, config: SatGroundConfig, **kwargs: Any) -> BaseAlgorithm:
-    return DDPG("MlpPolicy", env, action_noise=_noise(config), **BANDIT_SETTINGS, **kwargs)
-
-
-def _td3(env: gym.Env, config: SatGroundConfig, **kwargs: Any) -> BaseAlgorithm:
-    return TD3("MlpPolicy", env, action_noise=_noise(config), **BANDIT_SETTINGS, **kwargs)
-
-
-def _sac(env: gym.Env, config: SatGroundConfig, **kwargs: Any) -> BaseAlgorithm:
-    return SAC("MlpPolicy", env, **BANDIT_SETTINGS, **kwargs)
-
-
-_BUILDERS: dict[str, Callable[..., BaseAlgorithm]] = {
-    "ccddpg": _ccddpg,
-    "ddpg": _ddpg,
-    "td3": _td3,
-    "sac": _sac,
-    "ddpg-penalty": _ddpg,
+#: The algorithm class of each agent, for loading a saved one.
+AGENT_CLASSES: dict[str, type[BaseAlgorithm]] = {
+    "ccddpg": CCDDPG,
+    "ddpg": DDPG,
+    "td3": TD3,
+    "sac": SAC,
+    "ddpg-penalty": DDPG,
 }
 
 
+def _noise(config: SatGroundConfig, sigma: float) -> NormalActionNoise:
+    size = action_size(config.n_uavs, config.n_satellites)
+    return NormalActionNoise(np.zeros(size), np.full(size, sigma))
+
+
+def make_env(algorithm: str, config: SatGroundConfig, monitor_file: str | None = None) -> gym.Env:
+    """The env an agent trains on: ``SatGround-v0`` (with the penalty wrapper for ``"ddpg-penalty"``).
+
+    :param algorithm: one of :data:`AGENT_LABELS`
+    :param config: env configuration
+    :param monitor_file: where SB3's :class:`~stable_baselines3.common.monitor.Monitor` appends episode
+        rewards and lengths (CSV), or ``None``
+    :return: the env
+    """
+    if algorithm not in AGENT_LABELS:
+        raise ValueError(f"algorithm must be one of {sorted(AGENT_LABELS)}, got {algorithm!r}")
+    env: gym.Env = SatGroundEnv(config)
+    if algorithm == "ddpg-penalty":
+        env = ConstraintPenaltyWrapper(env)
+    if monitor_file is not None:
+        # Appended to when it exists (a resumed run); SB3 writes the CSV header only when it overrides.
+        env = Monitor(env, monitor_file, override_existing=not Path(monitor_file).exists())
+    return env
+
+
 def make_agent(
-    algorithm: str, config: SatGroundConfig, seed: int, *, tensorboard_log: str | None = None, verbose: int = 0
+    algorithm: str,
+    config: SatGroundConfig,
+    seed: int,
+    *,
+    tensorboard_log: str | None = None,
+    monitor_file: str | None = None,
+    verbose: int = 0,
+    **hyperparameters: Any,
 ) -> BaseAlgorithm:
     """Build an untrained agent on a fresh ``SatGround-v0`` env.
 
@@ -81,15 +94,22 @@ def make_agent(
     :param config: env configuration
     :param seed: seed of the agent and its env
     :param tensorboard_log: TensorBoard folder, or ``None``
+    :param monitor_file: CSV of episode rewards (see :func:`make_env`), or ``None``
     :param verbose: SB3 verbosity
+    :param hyperparameters: constructor arguments replacing :data:`BANDIT_SETTINGS` (and, for DDPG and TD3,
+        ``exploration_noise``: σ of their Gaussian action noise)
     :return: the agent
     """
-    if algorithm not in _BUILDERS:
-        raise ValueError(f"algorithm must be one of {sorted(_BUILDERS)}, got {algorithm!r}")
-    env: gym.Env = SatGroundEnv(config)
-    if algorithm == "ddpg-penalty":
-        env = ConstraintPenaltyWrapper(env)
-    return _BUILDERS[algorithm](env, config, seed=seed, tensorboard_log=tensorboard_log, verbose=verbose)
+    env = make_env(algorithm, config, monitor_file)
+    settings = {**BANDIT_SETTINGS, "seed": seed, "tensorboard_log": tensorboard_log, "verbose": verbose}
+    settings.update(hyperparameters)
+    sigma = settings.pop("exploration_noise", EXPLORATION_NOISE)
+    if algorithm == "ccddpg":
+        return CCDDPG("CCDDPGPolicy", env, exploration_noise=sigma, **settings)
+    if algorithm == "sac":
+        return SAC("MlpPolicy", env, **settings)
+    deterministic_class = TD3 if algorithm == "td3" else DDPG
+    return deterministic_class("MlpPolicy", env, action_noise=_noise(config, sigma), **settings)
 
 
 def agent_method(model: BaseAlgorithm, algorithm: str, config: SatGroundConfig, name: str | None = None) -> PolicyMethod:

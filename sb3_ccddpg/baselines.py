@@ -71,7 +71,7 @@ class _AllocationProblem(Problem):
         out["F"] = allocation_cost(self.config, self.data_mb, allocations, self.mu)["objective"][:, None]
 
 
-class _DecoderRepair(Repair):
+class DecoderRepair(Repair):
     """Replace every individual by the encoding of its decoded allocation, so each one is feasible as it stands."""
 
     def __init__(self, config: SatGroundConfig) -> None:
@@ -110,7 +110,7 @@ class GeneticAlgorithm:
 
     def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
         """The best allocation the GA finds within its evaluation budget."""
-        algorithm = GA(pop_size=self.population, repair=_DecoderRepair(self.config), eliminate_duplicates=True)
+        algorithm = GA(pop_size=self.population, repair=DecoderRepair(self.config), eliminate_duplicates=True)
         result = minimize(
             _AllocationProblem(self.config, data_mb, mu),
             algorithm,

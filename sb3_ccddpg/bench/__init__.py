@@ -1,0 +1,1 @@
+"""Benchmarks behind ``sb3-ccddpg bench``: ratios against a reference measured in the same run."""

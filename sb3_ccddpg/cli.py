@@ -1,0 +1,274 @@
+"""The ``sb3-ccddpg`` command line: one subcommand per job, each a thin layer over a library function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, agent_method, make_env
+from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.compare import HELD_OUT_SEED_OFFSET, CompareSettings, compare
+from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
+from sb3_ccddpg.figures import QUICK, FigureSettings, figures
+from sb3_ccddpg.oracle import Oracle
+from sb3_ccddpg.reporting import print_summary, write_atomically
+from sb3_ccddpg.storage import HEARTBEAT_INTERVAL
+from sb3_ccddpg.tradeoff import TradeoffSettings, trade_off
+from sb3_ccddpg.training import TrainSettings, read_settings, resume, train
+from sb3_ccddpg.tuning import TuneSettings, tune
+from sb3_ccddpg_envs import SatGroundConfig
+
+BASELINES: dict[str, Callable[[SatGroundConfig, argparse.Namespace], AllocationMethod]] = {
+    "oracle": lambda config, args: Oracle(config),
+    "equal": lambda config, args: EqualSplit(config),
+    "ra": lambda config, args: RandomAlgorithm(config, args.seed),
+    "ga": lambda config, args: GeneticAlgorithm(config, args.ga_evaluations, seed=args.seed),
+}
+
+
+def read_hyperparameters(path: Path) -> dict[str, Any]:
+    """Agent constructor arguments from a YAML mapping (e.g. the best trial of ``sb3-ccddpg tune``).
+
+    :param path: YAML file
+    :return: the mapping
+    :raises ValueError: when the file is not a YAML mapping with string keys
+    """
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ValueError(f"--hyperparams {path} is not valid YAML: {error}") from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict) or not all(isinstance(key, str) for key in content):
+        raise ValueError(f"--hyperparams {path} must hold a mapping of constructor arguments, got {type(content).__name__}")
+    return content
+
+
+def _train(args: argparse.Namespace) -> None:
+    if args.resume is not None:
+        model = resume(args.resume, steps=args.steps)
+        run_dir = args.resume
+    else:
+        steps = 1000 if args.quick else (args.steps or 20_000)
+        settings = TrainSettings(
+            algorithm=args.algorithm,
+            n_uavs=args.n_uavs,
+            mu=args.mu,
+            observe_mu=args.observe_mu,
+            steps=steps,
+            seed=args.seed,
+            checkpoint_every=min(args.checkpoint_every, steps),
+            tensorboard=not args.no_tensorboard,
+            hyperparameters=read_hyperparameters(args.hyperparams) if args.hyperparams else {},
+        )
+        run_dir = args.log_dir or Path("runs") / f"{args.algorithm}_n{args.n_uavs}_mu{args.mu:g}_seed{args.seed}"
+        model = train(settings, run_dir)
+    print(f"trained {model.num_timesteps} steps; model: {run_dir / 'model.zip'}; checkpoints: {run_dir / 'checkpoints'}")
+    print(f"TensorBoard: tensorboard --logdir {run_dir / 'tensorboard'}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    n_states = 50 if args.quick else args.n_states
+    methods: list[AllocationMethod]
+    if args.model is not None:
+        path = args.model / "model.zip" if args.model.is_dir() else args.model
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        run = read_settings(run_dir)
+        config = run.config()
+        model = AGENT_CLASSES[run.algorithm].load(path, env=make_env(run.algorithm, config), device="cpu")
+        methods = [agent_method(model, run.algorithm, config, f"{AGENT_LABELS[run.algorithm]} ({path})")]
+        mu = args.mu if args.mu is not None else (0.5 if config.observe_mu else config.mu)
+    else:
+        mu = 0.5 if args.mu is None else args.mu
+        config = SatGroundConfig(n_uavs=args.n_uavs, mu=mu)
+        methods = [BASELINES[name](config, args) for name in args.baseline]
+    seed = HELD_OUT_SEED_OFFSET + args.seed
+    frames = [evaluate(method, config, n_states, seed, mu=mu, progress=True) for method in methods]
+    table = summarize(frames)
+    print_summary(table, f"N = {config.n_uavs}, mu = {mu}, {n_states} held-out states (seed {seed})")
+    if args.output is not None:
+        write_atomically(args.output / "states.csv", pd.concat(frames).to_csv(index=False))
+        write_atomically(args.output / "summary.csv", table.to_csv())
+        print(f"results in {args.output}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    if args.quick:
+        args.n_states, args.train_steps, args.ga_budgets = 50, 1000, [500]
+    settings = CompareSettings(
+        n_uavs=args.n_uavs,
+        mu=args.mu,
+        n_states=args.n_states,
+        seed=args.seed,
+        agents=tuple(args.agents),
+        train_steps=args.train_steps,
+        ga_budgets=tuple(args.ga_budgets),
+    )
+    table = compare(settings, args.output)
+    print_summary(table, f"N = {settings.n_uavs}, mu = {settings.mu}, {settings.n_states} held-out states (gap to oracle)")
+    print(f"results in {args.output}")
+
+
+def _figures(args: argparse.Namespace) -> None:
+    base = QUICK if args.quick else FigureSettings()
+    overrides = {
+        name: getattr(args, name)
+        for name in ("steps", "seeds", "n_states", "ga_evaluations", "n_jobs")
+        if getattr(args, name) is not None
+    }
+    settings = FigureSettings(**{**base.__dict__, **overrides})
+    written = figures(settings, args.output, args.runs_dir)
+    print("written:\n" + "\n".join(f"  {path}" for path in written.values()))
+
+
+def _tune(args: argparse.Namespace) -> None:
+    if args.quick:
+        args.steps, args.evaluations, args.n_eval_states = 500, 2, 20
+        args.n_trials = args.n_trials or 3
+    n_trials = args.n_trials or 20
+    if args.tradeoff:
+        tradeoff_settings = TradeoffSettings(
+            n_uavs=args.n_uavs,
+            steps=args.steps,
+            n_eval_states=args.n_eval_states,
+            n_trials=n_trials,
+            timeout=args.timeout,
+            seed=args.seed,
+            **({"mu_grid": 5, "nsga_population": 20, "nsga_generations": 10} if args.quick else {}),
+        )
+        study = trade_off(tradeoff_settings, args.output, args.storage, args.study_name or "ccddpg-tradeoff", args.heartbeat)
+        print(f"{len(study.trials)} trials in study {study.study_name!r}; fronts in {args.output}")
+        return
+    settings = TuneSettings(
+        n_uavs=args.n_uavs,
+        mu=args.mu,
+        steps=args.steps,
+        evaluations=args.evaluations,
+        n_eval_states=args.n_eval_states,
+        n_trials=n_trials,
+        timeout=args.timeout,
+        n_jobs=args.n_jobs,
+        seed=args.seed,
+        n_startup_trials=min(5, n_trials) if args.quick else 5,
+    )
+    study = tune(settings, args.output, args.storage, args.study_name or "ccddpg", args.heartbeat)
+    print(f"{len(study.trials)} trials in study {study.study_name!r}; results in {args.output}")
+    if (args.output / "best_hyperparams.yaml").exists():
+        print(f"train with them: sb3-ccddpg train --hyperparams {args.output / 'best_hyperparams.yaml'}")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    if args.name == "env":
+        from sb3_ccddpg.bench.env import main
+    else:
+        from sb3_ccddpg.bench.ccddpg import main
+    main(args.bench_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="sb3-ccddpg", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train_parser = commands.add_parser("train", help="train an agent on SatGround-v0, with checkpoints and TensorBoard")
+    train_parser.add_argument("--algorithm", choices=sorted(AGENT_LABELS), default="ccddpg", help="agent to train")
+    train_parser.add_argument("--n-uavs", type=int, default=11, help="N, number of UAVs")
+    train_parser.add_argument("--mu", type=float, default=0.5, help="μ, weight of energy in [0, 1]")
+    train_parser.add_argument("--observe-mu", action="store_true", help="μ-conditioned policy: μ drawn per episode")
+    train_parser.add_argument("--steps", type=int, help="total training steps (default 20000; with --resume: the run's own)")
+    train_parser.add_argument("--seed", type=int, default=0, help="seed of the agent and its env")
+    train_parser.add_argument("--log-dir", type=Path, help="run folder (default runs/<algorithm>_n<N>_mu<mu>_seed<seed>)")
+    train_parser.add_argument("--checkpoint-every", type=int, default=5000, help="steps between checkpoints")
+    train_parser.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
+    train_parser.add_argument("--hyperparams", type=Path, help="YAML mapping of agent constructor arguments")
+    train_parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its latest checkpoint")
+    train_parser.add_argument("--quick", action="store_true", help="1000 steps, a smoke run")
+    train_parser.set_defaults(handler=_train)
+
+    evaluate_parser = commands.add_parser("evaluate", help="score a saved model or a baseline on held-out states")
+    source = evaluate_parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", type=Path, help="a run folder of `train` or its model .zip")
+    source.add_argument("--baseline", nargs="+", choices=sorted(BASELINES), help="baselines to score")
+    evaluate_parser.add_argument("--n-uavs", type=int, default=11, help="N (baselines; a model brings its own)")
+    evaluate_parser.add_argument("--mu", type=float, help="μ to score with (default: the model's, or 0.5)")
+    evaluate_parser.add_argument("--n-states", type=int, default=1000, help="held-out states")
+    evaluate_parser.add_argument("--seed", type=int, default=0, help=f"held-out states use seed {HELD_OUT_SEED_OFFSET} + this")
+    evaluate_parser.add_argument("--ga-evaluations", type=int, default=5000, help="GA budget per state")
+    evaluate_parser.add_argument("--output", type=Path, help="folder for states.csv and summary.csv")
+    evaluate_parser.add_argument("--quick", action="store_true", help="50 states")
+    evaluate_parser.set_defaults(handler=_evaluate)
+
+    defaults = CompareSettings()
+    compare_parser = commands.add_parser("compare", help="every method on the same held-out states, gap to the oracle")
+    compare_parser.add_argument("--n-uavs", type=int, default=defaults.n_uavs, help="N, number of UAVs")
+    compare_parser.add_argument("--mu", type=float, default=defaults.mu, help="μ, weight of energy in [0, 1]")
+    compare_parser.add_argument("--n-states", type=int, default=defaults.n_states, help="held-out states")
+    compare_parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of training and held-out states")
+    compare_parser.add_argument(
+        "--agents", nargs="*", default=list(defaults.agents), choices=sorted(AGENT_LABELS), help="agents to train"
+    )
+    compare_parser.add_argument("--train-steps", type=int, default=defaults.train_steps, help="training steps per agent")
+    compare_parser.add_argument("--ga-budgets", type=int, nargs="*", default=list(defaults.ga_budgets), help="GA budgets")
+    compare_parser.add_argument("--output", type=Path, default=Path("results/compare"), help="result folder")
+    compare_parser.add_argument("--quick", action="store_true", help="50 states, 1000 steps, GA 500 evaluations")
+    compare_parser.set_defaults(handler=_compare)
+
+    figures_parser = commands.add_parser("figures", help="rerun the paper's Figs 4-6: CSVs, PNGs and a report")
+    figures_parser.add_argument("--output", type=Path, default=Path("results/figures"), help="CSVs, PNGs and report.md")
+    figures_parser.add_argument("--runs-dir", type=Path, default=Path("runs/figures"), help="training runs (reused)")
+    figures_parser.add_argument("--steps", type=int, help="training steps per policy (default 20000)")
+    figures_parser.add_argument("--seeds", type=int, help="CC-DDPG seeds of Fig 4 (default 3)")
+    figures_parser.add_argument("--n-states", type=int, help="held-out states per point (default 300)")
+    figures_parser.add_argument("--ga-evaluations", type=int, help="GA budget per state (default 5000)")
+    figures_parser.add_argument("--n-jobs", type=int, help="training processes at once (default 1)")
+    figures_parser.add_argument("--quick", action="store_true", help="tiny budgets, N in {6, 11}, μ in {0.1, 0.5}")
+    figures_parser.set_defaults(handler=_figures)
+
+    tune_parser = commands.add_parser("tune", help="Optuna study of CC-DDPG's hyperparameters, or the delay-energy trade-off")
+    tune_parser.add_argument("--tradeoff", action="store_true", help="multi-objective study over μ (T_total, E_total)")
+    tune_parser.add_argument("--n-uavs", type=int, default=11, help="N, number of UAVs")
+    tune_parser.add_argument("--mu", type=float, default=0.5, help="μ of the hyperparameter study")
+    tune_parser.add_argument("--steps", type=int, default=20_000, help="training steps per trial")
+    tune_parser.add_argument("--evaluations", type=int, default=4, help="intermediate evaluations per trial (pruning)")
+    tune_parser.add_argument("--n-eval-states", type=int, default=200, help="validation states per evaluation")
+    tune_parser.add_argument("--n-trials", type=int, help="trials this call adds to the study (default 20)")
+    tune_parser.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    tune_parser.add_argument("--n-jobs", type=int, default=1, help="parallel trials in this process")
+    tune_parser.add_argument("--seed", type=int, default=0, help="seed of the sampler and the agents")
+    tune_parser.add_argument(
+        "--storage", help="RDB URL (sqlite:///x.db, postgresql://...) or journal file (*.log); default: in --output"
+    )
+    tune_parser.add_argument("--study-name", help="study name (default ccddpg, or ccddpg-tradeoff)")
+    tune_parser.add_argument("--heartbeat", type=int, default=HEARTBEAT_INTERVAL, help="seconds between trial heartbeats")
+    tune_parser.add_argument("--output", type=Path, default=Path("results/tune"), help="result folder")
+    tune_parser.add_argument("--quick", action="store_true", help="500 steps, 20 states, 3 trials")
+    tune_parser.set_defaults(handler=_tune)
+
+    bench_parser = commands.add_parser("bench", help="benchmarks: `bench env` or `bench ccddpg` (add -h after the name)")
+    bench_parser.add_argument("name", choices=["env", "ccddpg"], help="which benchmark")
+    bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
+    bench_parser.set_defaults(handler=_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run ``sb3-ccddpg``; bad values exit with the library's message instead of a traceback.
+
+    :param argv: arguments (default: ``sys.argv[1:]``)
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        parser.exit(2, f"sb3-ccddpg {args.command}: error: {error}\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

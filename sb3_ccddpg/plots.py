@@ -1,0 +1,136 @@
+"""Matplotlib figures: the paper's Figs 4–6 and the delay–energy fronts, saved atomically as PNG."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no screen
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+#: The three panels of Figs 5 and 6: column of the summary table (energies in J), axis label.
+PANELS = (
+    ("reward", "average task reward (−objective)"),
+    ("T_total", "average task delay T_total (s)"),
+    ("E_total", "average task energy E_total (kJ)"),
+)
+
+
+def save_figure(figure: Figure, path: Path) -> Path:
+    """Save a figure as PNG through a temporary file and :func:`os.replace`, then close it.
+
+    :param figure: the figure
+    :param path: destination ``.png``
+    :return: the destination
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(temporary, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    os.replace(temporary, path)
+    return path
+
+
+def root_figure(axes: Axes) -> Figure:
+    """The figure an Axes (e.g. one of Optuna's matplotlib plots) is drawn in."""
+    figure = axes.get_figure(root=True)
+    if not isinstance(figure, Figure):
+        raise TypeError("the axes are not drawn in a figure")
+    return figure
+
+
+def training_curves(curves: pd.DataFrame, oracle_episode_reward: float, n_bins: int = 40) -> Figure:
+    """Fig 4: episode reward against training steps, mean and min–max band over seeds, per method.
+
+    :param curves: columns ``method``, ``seed``, ``step`` (steps at the episode's end), ``episode_reward``
+    :param oracle_episode_reward: expected episode reward of the oracle, drawn as a horizontal line
+    :param n_bins: step bins the episodes are averaged in
+    :return: the figure
+    """
+    figure, axis = plt.subplots(figsize=(8, 4.8))
+    edges = np.linspace(0, curves["step"].max(), n_bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    for method, runs in curves.groupby("method", sort=False):
+        per_seed = []
+        for _, run in runs.groupby("seed"):
+            bins = np.digitize(run["step"], edges[1:-1])
+            means = run.groupby(bins)["episode_reward"].mean().reindex(range(n_bins))
+            per_seed.append(means.to_numpy())
+        stacked = np.vstack(per_seed)
+        label = f"{method} ({len(per_seed)} seed{'s' if len(per_seed) > 1 else ''})"
+        (line,) = axis.plot(centres, np.nanmean(stacked, axis=0), label=label)
+        if len(per_seed) > 1:
+            axis.fill_between(
+                centres, np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0), color=line.get_color(), alpha=0.2
+            )
+    axis.axhline(oracle_episode_reward, color="black", linestyle="--", label="oracle (expected)")
+    axis.set_xlabel("training steps (time slots)")
+    axis.set_ylabel("episode reward (sum over the episode's slots)")
+    axis.set_title("Fig 4: training curves, N = 11, μ = 0.5 (band: min–max over seeds)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    return figure
+
+
+def three_panels(table: pd.DataFrame, x: str, x_label: str, title: str) -> Figure:
+    """Figs 5 and 6: reward, delay and energy of every method against ``x``, with 95 % CI error bars.
+
+    :param table: one row per (``x``, ``method``) with ``<panel>`` and ``<panel>_ci95`` columns
+    :param x: column on the horizontal axis (``n_uavs`` or ``mu``)
+    :param x_label: its axis label
+    :param title: figure title
+    :return: the figure
+    """
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    for axis, (column, label) in zip(axes, PANELS, strict=True):
+        for method, rows in table.groupby("method", sort=False):
+            rows = rows.sort_values(x)
+            unit = 1e-3 if column == "E_total" else 1.0  # J → kJ
+            axis.errorbar(
+                rows[x], unit * rows[column], yerr=unit * rows[f"{column}_ci95"], marker="o", capsize=3, label=method
+            )
+        axis.set_xlabel(x_label)
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, -0.06), fontsize="small")
+    figure.suptitle(title)
+    return figure
+
+
+def pareto_fronts(trials: pd.DataFrame, oracle: pd.DataFrame, single_state: pd.DataFrame) -> Figure:
+    """The delay–energy trade-off: the study's trials against the oracle's front, and NSGA-II on one state.
+
+    :param trials: :func:`~sb3_ccddpg.tradeoff.tradeoff_table`
+    :param oracle: :func:`~sb3_ccddpg.tradeoff.oracle_front`
+    :param single_state: :func:`~sb3_ccddpg.tradeoff.nsga2_front`
+    :return: the figure
+    """
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    points = left.scatter(
+        trials["T_total"], 1e-3 * trials["E_total"], c=trials["mu"], cmap="viridis", vmin=0, vmax=1, label="CC-DDPG trials"
+    )
+    pareto = trials[trials["pareto"]].sort_values("T_total")
+    left.plot(pareto["T_total"], 1e-3 * pareto["E_total"], "o--", mfc="none", color="crimson", label="study's Pareto front")
+    left.plot(oracle["T_total"], 1e-3 * oracle["E_total"], "k.-", label="oracle over a μ grid")
+    figure.colorbar(points, ax=left, label="μ of the trial")
+    left.set_title("Mean over validation states")
+    nsga = single_state[single_state["source"] == "NSGA-II"].sort_values("T_total")
+    exact = single_state[single_state["source"] == "oracle"].sort_values("T_total")
+    right.plot(nsga["T_total"], 1e-3 * nsga["E_total"], "o", ms=3, label="NSGA-II (pymoo) non-dominated")
+    right.plot(exact["T_total"], 1e-3 * exact["E_total"], "k.-", label="oracle over a μ grid")
+    right.set_title("One fixed state")
+    for axis in (left, right):
+        axis.set_xlabel("T_total (s)")
+        axis.set_ylabel("E_total (kJ)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small")
+    figure.suptitle("Delay–energy trade-off (lower left is better)")
+    return figure

@@ -1,0 +1,104 @@
+"""Open an Optuna storage safely: never write into a file that is not an Optuna study store.
+
+Optuna would happily add its tables to any SQLite file and append to any text file; a mistyped ``--storage``
+must not damage someone's data, so existing files are checked (read-only) before Optuna opens them.
+Relational storages get heartbeats, so a trial whose worker died is marked failed and retried once by the
+next worker (``optuna.storages.RetryHeartbeatStaleTrialCallback``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import warnings
+from pathlib import Path
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: Tables every Optuna RDB storage has.
+OPTUNA_TABLES = {"studies", "trials", "version_info"}
+#: Seconds between a running trial's heartbeats; a trial without one for 3 intervals counts as dead.
+HEARTBEAT_INTERVAL = 10
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a file that exists and is not an Optuna SQLite storage.
+
+    :param path: the database file
+    :raises ValueError: naming the file and what it is instead
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise ValueError(f"--storage {path} exists and is not a SQLite database; it was left untouched")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise ValueError(f"--storage {path} is a corrupt SQLite database ({error}); it was left untouched") from None
+    if not OPTUNA_TABLES <= tables:
+        raise ValueError(
+            f"--storage {path} is a SQLite database of something else (tables {sorted(tables)}), not an Optuna "
+            "study; it was left untouched"
+        )
+
+
+def check_journal_file(path: Path) -> None:
+    """Refuse a file that exists and is not an Optuna journal (one JSON object per line).
+
+    :param path: the journal file
+    :raises ValueError: naming the file and the first bad line
+    """
+    if not path.exists():
+        return
+    with path.open("rb") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                record = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                record = None
+            if not isinstance(record, dict) or "op_code" not in record:
+                raise ValueError(f"--storage {path} is not an Optuna journal (line {number}); it was left untouched")
+
+
+def open_storage(storage: str | None, output: Path, heartbeat_interval: int = HEARTBEAT_INTERVAL) -> BaseStorage:
+    """The storage of a study.
+
+    :param storage: an RDB URL (``sqlite:///path.db``, ``postgresql://user:password@host/db``), a path to a
+        JournalStorage file (``*.log``, ``*.jsonl``), or ``None`` for ``sqlite:///<output>/study.db``
+    :param output: the study's result folder
+    :param heartbeat_interval: seconds between heartbeats of a running trial (relational storages); a trial
+        silent for three intervals is marked failed and retried once
+    :return: the storage, with heartbeats for relational ones
+    :raises ValueError: when an existing file is not an Optuna storage
+    """
+    if storage is None:
+        storage = f"sqlite:///{output / 'study.db'}"
+    if "://" not in storage:
+        path = Path(storage)
+        if path.suffix not in {".log", ".jsonl"}:
+            raise ValueError(
+                f"--storage must be an RDB URL (sqlite:///study.db, postgresql://...) or a journal file ending in "
+                f".log or .jsonl, got {storage!r}"
+            )
+        check_journal_file(path)
+        return JournalStorage(JournalFileBackend(str(path)))
+    if storage.startswith("sqlite:///"):
+        check_sqlite_file(Path(storage.removeprefix("sqlite:///")))
+    try:
+        with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                storage,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=3 * heartbeat_interval,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                engine_kwargs={"pool_pre_ping": True},
+            )
+    except (optuna.exceptions.StorageInternalError, ValueError) as error:
+        raise ValueError(f"--storage {storage}: cannot open it as an Optuna storage ({error})") from None

@@ -1,0 +1,211 @@
+"""Train an agent into a run folder, with checkpoints (model and replay buffer), and resume from the latest one.
+
+A run folder holds ``settings.json`` (what was trained, on which env), ``monitor.csv`` (SB3's episode rewards
+and lengths, appended across resumes), ``tensorboard/``, ``checkpoints/model_<steps>_steps.zip`` with the
+replay buffer of the latest checkpoint beside it, and ``model.zip`` once training has finished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, make_agent, make_env
+from sb3_ccddpg.callbacks import SatGroundInfoCallback
+from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg_envs import SatGroundConfig
+
+_CHECKPOINT = re.compile(r"model_(\d+)_steps\.zip")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What a run trains.
+
+    :param algorithm: agent name, one of :data:`~sb3_ccddpg.agents.AGENT_LABELS`
+    :param n_uavs: N
+    :param mu: μ in [0, 1] (ignored in the objective when ``observe_mu``: μ is then drawn per episode)
+    :param observe_mu: train one μ-conditioned policy (μ in the observation, drawn per episode)
+    :param steps: total training steps (env steps)
+    :param seed: seed of the agent and its env
+    :param checkpoint_every: steps between checkpoints
+    :param tensorboard: write TensorBoard logs
+    :param hyperparameters: agent constructor arguments replacing the shared bandit settings
+    """
+
+    algorithm: str = "ccddpg"
+    n_uavs: int = 11
+    mu: float = 0.5
+    observe_mu: bool = False
+    steps: int = 20_000
+    seed: int = 0
+    checkpoint_every: int = 5000
+    tensorboard: bool = True
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in AGENT_LABELS:
+            raise ValueError(f"algorithm must be one of {sorted(AGENT_LABELS)}, got {self.algorithm!r}")
+        for name in ("steps", "checkpoint_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+        self.config()  # validates n_uavs, mu and observe_mu with the env's own messages
+
+    def config(self) -> SatGroundConfig:
+        """The env configuration of the run."""
+        return SatGroundConfig(n_uavs=self.n_uavs, mu=self.mu, observe_mu=self.observe_mu)
+
+
+class CheckpointWithBuffer(BaseCallback):
+    """Save ``model_<steps>_steps.zip`` and the replay buffer beside it once ``every`` more steps have run.
+
+    Saved at the end of a rollout, after SB3 has stored its transitions, so the buffer holds every step the
+    step count says. Only the latest replay buffer is kept (they are large); each file is written under a
+    temporary name and renamed, so an interrupted save never leaves a half-written checkpoint.
+
+    :param folder: checkpoint folder
+    :param every: steps between checkpoints, ≥ 1
+    """
+
+    def __init__(self, folder: Path, every: int) -> None:
+        super().__init__()
+        self.folder = folder
+        self.every = every
+        self._next = 0
+
+    def _on_training_start(self) -> None:
+        self._next = (self.num_timesteps // self.every + 1) * self.every
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.num_timesteps >= self._next:
+            save_checkpoint(self.model, self.folder)
+            self._next = (self.num_timesteps // self.every + 1) * self.every
+
+
+def save_checkpoint(model: BaseAlgorithm, folder: Path) -> Path:
+    """Save the model and its replay buffer as the checkpoint at ``model.num_timesteps``.
+
+    :param model: the agent
+    :param folder: checkpoint folder (created if missing)
+    :return: the model file
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = model.num_timesteps
+    model_path = folder / f"model_{steps}_steps.zip"
+    _save_atomically(model.save, model_path)
+    if isinstance(model, OffPolicyAlgorithm):
+        _save_atomically(model.save_replay_buffer, folder / f"replay_buffer_{steps}_steps.pkl")
+        for old in folder.glob("replay_buffer_*_steps.pkl"):
+            if old.name != f"replay_buffer_{steps}_steps.pkl":
+                old.unlink()
+    return model_path
+
+
+def _save_atomically(save: Any, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
+    save(temporary)
+    os.replace(temporary, path)
+
+
+def latest_checkpoint(run_dir: Path) -> tuple[int, Path]:
+    """The step count and model file of a run's latest checkpoint.
+
+    :param run_dir: run folder
+    :return: ``(steps, path)``
+    :raises FileNotFoundError: when the run has no checkpoint
+    """
+    paths = (run_dir / "checkpoints").glob("model_*_steps.zip")
+    found = [(int(match[1]), path) for path in paths if (match := _CHECKPOINT.fullmatch(path.name))]
+    if not found:
+        raise FileNotFoundError(f"no checkpoint model_<steps>_steps.zip in {run_dir / 'checkpoints'}")
+    return max(found)
+
+
+def read_settings(run_dir: Path) -> TrainSettings:
+    """The settings a run was started with (its ``settings.json``).
+
+    :param run_dir: run folder
+    :return: the settings
+    :raises ValueError: when the file is missing fields or holds bad values
+    """
+    path = run_dir / "settings.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return TrainSettings(**record)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{run_dir} is not a run folder: {path.name} is missing") from None
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"{path} is not a valid run settings file: {error}") from None
+
+
+def train(settings: TrainSettings, run_dir: Path, *, progress: bool = True) -> BaseAlgorithm:
+    """Train a new agent into ``run_dir``.
+
+    :param settings: what to train
+    :param run_dir: new or empty run folder
+    :param progress: show a progress bar
+    :return: the trained agent (also saved as ``run_dir/model.zip``)
+    :raises FileExistsError: when ``run_dir`` already holds a run (resume it instead)
+    """
+    if (run_dir / "settings.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; resume it with --resume {run_dir} or choose a new folder")
+    write_atomically(run_dir / "settings.json", json.dumps(dataclasses.asdict(settings), indent=2))
+    model = make_agent(
+        settings.algorithm,
+        settings.config(),
+        settings.seed,
+        tensorboard_log=str(run_dir / "tensorboard") if settings.tensorboard else None,
+        monitor_file=str(run_dir / "monitor.csv"),
+        **settings.hyperparameters,
+    )
+    return _learn(model, settings, run_dir, settings.steps, progress)
+
+
+def resume(run_dir: Path, *, steps: int | None = None, progress: bool = True) -> BaseAlgorithm:
+    """Continue a run from its latest checkpoint: step count, replay buffer and TensorBoard run continue.
+
+    :param run_dir: run folder written by :func:`train`
+    :param steps: new total step budget; ``None`` keeps the run's own
+    :param progress: show a progress bar
+    :return: the trained agent (also saved as ``run_dir/model.zip``)
+    """
+    settings = read_settings(run_dir)
+    total = settings.steps if steps is None else steps
+    _, path = latest_checkpoint(run_dir)
+    env = make_env(settings.algorithm, settings.config(), monitor_file=str(run_dir / "monitor.csv"))
+    model = AGENT_CLASSES[settings.algorithm].load(path, env=env)
+    buffer = path.with_name(path.name.replace("model_", "replay_buffer_").replace(".zip", ".pkl"))
+    if isinstance(model, OffPolicyAlgorithm) and buffer.exists():
+        model.load_replay_buffer(buffer)
+    return _learn(model, settings, run_dir, total, progress)
+
+
+def _learn(model: BaseAlgorithm, settings: TrainSettings, run_dir: Path, total: int, progress: bool) -> BaseAlgorithm:
+    checkpoints = run_dir / "checkpoints"
+    callback = CallbackList([SatGroundInfoCallback(), CheckpointWithBuffer(checkpoints, settings.checkpoint_every)])
+    remaining = total - model.num_timesteps
+    if remaining > 0:
+        model.learn(
+            remaining,
+            callback=callback,
+            progress_bar=progress,
+            tb_log_name=settings.algorithm,
+            reset_num_timesteps=model.num_timesteps == 0,
+        )
+    if not (checkpoints / f"model_{model.num_timesteps}_steps.zip").exists():
+        save_checkpoint(model, checkpoints)
+    _save_atomically(model.save, run_dir / "model.zip")
+    return model

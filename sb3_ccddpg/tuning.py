@@ -1,0 +1,222 @@
+"""Optuna studies of CC-DDPG: hyperparameters (single objective, pruned) and the delay–energy trade-off over μ.
+
+Conventions follow rl-baselines3-zoo: a TPE sampler (multivariate), a median pruner fed by an evaluation
+callback during training, ``load_if_exists`` so that a second call continues the study, and the best
+parameters written as a YAML file that ``sb3-ccddpg train --hyperparams`` accepts. Trials are scored by the
+common harness (:func:`~sb3_ccddpg.evaluation.evaluate`) on *validation* states (seed
+:data:`VALIDATION_SEED`), never on the held-out test states of tables and figures.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm.auto import tqdm
+
+from sb3_ccddpg.agents import make_agent
+from sb3_ccddpg.evaluation import PolicyMethod, evaluate
+from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg.storage import HEARTBEAT_INTERVAL, open_storage
+from sb3_ccddpg_envs import SatGroundConfig
+
+#: Seed of the validation states trials are scored on (test tables use 1 000 000 + seed).
+VALIDATION_SEED = 2_000_000
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    """What a study runs.
+
+    :param n_uavs: N
+    :param mu: μ in [0, 1] (hyperparameter study)
+    :param steps: training steps per trial
+    :param evaluations: intermediate evaluations per trial (reported to the pruner)
+    :param n_eval_states: validation states per evaluation
+    :param n_trials: trials this call runs (added to those already in the study)
+    :param timeout: stop starting trials after this many seconds (``None``: no limit)
+    :param n_jobs: trials run in parallel threads by this process
+    :param seed: seed of the sampler and of every trial's agent
+    :param n_startup_trials: random trials before TPE and before pruning starts
+    """
+
+    n_uavs: int = 11
+    mu: float = 0.5
+    steps: int = 20_000
+    evaluations: int = 4
+    n_eval_states: int = 200
+    n_trials: int = 20
+    timeout: float | None = None
+    n_jobs: int = 1
+    seed: int = 0
+    n_startup_trials: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "evaluations", "n_eval_states", "n_trials", "n_jobs", "n_startup_trials"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ValueError(f"timeout must be a finite number of seconds > 0 or None, got {self.timeout!r}")
+        SatGroundConfig(n_uavs=self.n_uavs, mu=self.mu)  # validates N and μ with the env's messages
+
+
+def sample_hyperparameters(trial: optuna.trial.BaseTrial) -> dict[str, Any]:
+    """CC-DDPG constructor arguments drawn for one trial (the search space).
+
+    :param trial: the trial
+    :return: keyword arguments of :class:`~sb3_ccddpg.ccddpg.CCDDPG` (``policy_kwargs`` included)
+    """
+    width = trial.suggest_categorical("net_width", [64, 128, 256, 400])
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
+        "tau": trial.suggest_float("tau", 1e-3, 0.05, log=True),
+        "gamma": trial.suggest_float("gamma", 0.0, 0.9),
+        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256, 512]),
+        "buffer_size": trial.suggest_categorical("buffer_size", [10_000, 100_000, 1_000_000]),
+        "exploration_noise": trial.suggest_float("exploration_noise", 0.01, 0.3, log=True),
+        "policy_kwargs": {
+            "net_arch": [width, width],
+            "branch_width": trial.suggest_categorical("branch_width", [32, 64, 128]),
+            "alpha0_init": trial.suggest_float("alpha0_init", 0.5, 0.999),
+            "alpha_init": trial.suggest_float("alpha_init", 0.5, 0.999),
+            "learnable_scales": trial.suggest_categorical("learnable_scales", [True, False]),
+        },
+    }
+
+
+def hyperparameters_of(params: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments from a trial's ``params`` (the inverse of :func:`sample_hyperparameters`).
+
+    :param params: ``trial.params``
+    :return: keyword arguments of :class:`~sb3_ccddpg.ccddpg.CCDDPG`
+    """
+    return sample_hyperparameters(optuna.trial.FixedTrial(params))
+
+
+class TrialEvalCallback(BaseCallback):
+    """Evaluate every ``every`` steps, report the mean objective to the trial, stop when the pruner says so.
+
+    :param trial: the running trial
+    :param config: env configuration
+    :param every: steps between evaluations
+    :param n_states: validation states per evaluation
+    """
+
+    def __init__(self, trial: optuna.Trial, config: SatGroundConfig, every: int, n_states: int) -> None:
+        super().__init__()
+        self.trial = trial
+        self.config = config
+        self.every = every
+        self.n_states = n_states
+        self.pruned = False
+        self.last_value = math.inf
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps % self.every != 0:
+            return True
+        method = PolicyMethod(self.model, self.config, "trial")
+        self.last_value = float(evaluate(method, self.config, self.n_states, VALIDATION_SEED)["objective"].mean())
+        self.trial.report(self.last_value, self.num_timesteps)
+        self.pruned = self.trial.should_prune()
+        return not self.pruned
+
+
+def _objective(settings: TuneSettings, trial: optuna.Trial) -> float:
+    config = SatGroundConfig(n_uavs=settings.n_uavs, mu=settings.mu)
+    model = make_agent("ccddpg", config, settings.seed, **sample_hyperparameters(trial))
+    every = max(settings.steps // settings.evaluations, 1)
+    callback = TrialEvalCallback(trial, config, every, settings.n_eval_states)
+    model.learn(settings.steps, callback=callback)
+    if callback.pruned:
+        raise optuna.TrialPruned(f"pruned at step {model.num_timesteps} with objective {callback.last_value:.4f}")
+    return float(
+        evaluate(PolicyMethod(model, config, "trial"), config, settings.n_eval_states, VALIDATION_SEED)["objective"].mean()
+    )
+
+
+class _ProgressBar:
+    """A tqdm bar over this call's trials, updated by Optuna's callback hook."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = tqdm(total=total, desc="trials")
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.bar.update()
+        if study._is_multi_objective() or not any(t.state.is_finished() and t.value is not None for t in study.trials):
+            return
+        self.bar.set_postfix(best=f"{study.best_value:.4f}")
+
+
+def tune(
+    settings: TuneSettings,
+    output: Path,
+    storage: str | None = None,
+    study_name: str = "ccddpg",
+    heartbeat_interval: int = HEARTBEAT_INTERVAL,
+) -> optuna.Study:
+    """Run (or continue) a hyperparameter study of CC-DDPG and write its results.
+
+    Writes into ``output``: ``best_hyperparams.yaml`` (for ``sb3-ccddpg train --hyperparams``),
+    ``trials.csv`` (every trial of the study), ``optimization_history.png`` and ``param_importances.png``.
+
+    :param settings: budgets and the problem instance
+    :param output: result folder; holds the default storage ``study.db``
+    :param storage: an RDB URL (``sqlite:///…``, ``postgresql://…``) or a JournalStorage file (``*.log``);
+        ``None`` means ``sqlite:///<output>/study.db``
+    :param study_name: the study's name in the storage
+    :param heartbeat_interval: seconds between heartbeats of a running trial (relational storages)
+    :return: the study
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=open_storage(storage, output, heartbeat_interval),
+        sampler=optuna.samplers.TPESampler(multivariate=True, seed=settings.seed, n_startup_trials=settings.n_startup_trials),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=settings.n_startup_trials, n_warmup_steps=1),
+        direction="minimize",
+        load_if_exists=True,
+    )
+    study.optimize(
+        lambda trial: _objective(settings, trial),
+        n_trials=settings.n_trials,
+        timeout=settings.timeout,
+        n_jobs=settings.n_jobs,
+        callbacks=[_ProgressBar(settings.n_trials)],
+    )
+    write_study_results(study, output)
+    return study
+
+
+def write_study_results(study: optuna.Study, output: Path) -> dict[str, Path]:
+    """Best parameters as YAML, all trials as CSV, optimisation history and parameter importances as PNG.
+
+    :param study: a single-objective study
+    :param output: result folder
+    :return: written files by name
+    """
+    from sb3_ccddpg.plots import root_figure, save_figure  # matplotlib only where plots are drawn
+
+    written = {"trials.csv": write_atomically(output / "trials.csv", study.trials_dataframe().to_csv(index=False))}
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        return written
+    best = hyperparameters_of(study.best_trial.params)
+    header = f"# best trial {study.best_trial.number} of study {study.study_name!r}: objective {study.best_value:.6f}\n"
+    written["best_hyperparams.yaml"] = write_atomically(
+        output / "best_hyperparams.yaml", header + yaml.safe_dump(best, sort_keys=True)
+    )
+    with warnings.catch_warnings():  # Optuna marks its matplotlib plots experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        history = optuna.visualization.matplotlib.plot_optimization_history(study)
+        written["optimization_history.png"] = save_figure(root_figure(history), output / "optimization_history.png")
+        if len(complete) >= 2:
+            importances = optuna.visualization.matplotlib.plot_param_importances(study)
+            written["param_importances.png"] = save_figure(root_figure(importances), output / "param_importances.png")
+    return written

@@ -1,0 +1,92 @@
+"""Optuna studies: end to end on SQLite and resumed, pruning, storage safety, the trade-off study."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+import yaml
+
+from sb3_ccddpg.agents import make_agent
+from sb3_ccddpg.storage import open_storage
+from sb3_ccddpg.tradeoff import TradeoffSettings, trade_off
+from sb3_ccddpg.tuning import TuneSettings, _objective, hyperparameters_of, tune
+from sb3_ccddpg_envs import SatGroundConfig
+
+TINY = TuneSettings(n_uavs=3, steps=60, evaluations=2, n_eval_states=5, n_trials=2, n_startup_trials=2)
+
+
+def test_tiny_study_runs_and_a_second_call_continues_it(tmp_path: Path) -> None:
+    first = tune(TINY, tmp_path)
+    assert len(first.trials) == 2
+    second = tune(TINY, tmp_path)
+    assert len(second.trials) == 4 and [t.number for t in second.trials] == [0, 1, 2, 3]
+    for name in ("trials.csv", "best_hyperparams.yaml", "optimization_history.png", "param_importances.png"):
+        assert (tmp_path / name).exists(), name
+    best = yaml.safe_load((tmp_path / "best_hyperparams.yaml").read_text())
+    assert best == hyperparameters_of(second.best_trial.params)
+    model = make_agent("ccddpg", SatGroundConfig(n_uavs=3), seed=0, **best)  # what `train --hyperparams` does
+    assert model.batch_size == best["batch_size"] and model.policy.net_arch == best["policy_kwargs"]["net_arch"]
+
+
+def test_a_trial_worse_than_the_median_is_pruned(tmp_path: Path) -> None:
+    study = optuna.create_study(pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
+    # A finished trial that reported objective 0 at every step: every real trial (objective > 0) is worse.
+    reference = optuna.trial.create_trial(
+        params={}, distributions={}, value=0.0, intermediate_values={step: 0.0 for step in range(0, 1000, 10)}
+    )
+    study.add_trial(reference)
+    settings = TuneSettings(n_uavs=3, steps=300, evaluations=3, n_eval_states=5, n_trials=1)
+    study.optimize(lambda trial: _objective(settings, trial), n_trials=1)
+    pruned = study.trials[-1]
+    assert pruned.state == optuna.trial.TrialState.PRUNED
+    assert list(pruned.intermediate_values) == [100]  # stopped at the first evaluation, 200 steps early
+
+
+def test_corrupt_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    corrupt = tmp_path / "study.db"
+    corrupt.write_bytes(b"these are someone's results, not a database\n")
+    before = corrupt.read_bytes()
+    with pytest.raises(ValueError, match="is not a SQLite database; it was left untouched"):
+        tune(TINY, tmp_path)
+    assert corrupt.read_bytes() == before
+
+
+def test_foreign_sqlite_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    foreign = tmp_path / "other.db"
+    with sqlite3.connect(foreign) as connection:
+        connection.execute("CREATE TABLE measurements (value REAL)")
+    before = foreign.read_bytes()
+    with pytest.raises(ValueError, match="database of something else"):
+        tune(TINY, tmp_path / "out", storage=f"sqlite:///{foreign}")
+    assert foreign.read_bytes() == before
+
+
+def test_journal_storage_and_bad_journal(tmp_path: Path) -> None:
+    journal = tmp_path / "study.log"
+    assert len(tune(TINY, tmp_path, storage=str(journal)).trials) == 2
+    assert len(tune(TINY, tmp_path, storage=str(journal)).trials) == 4
+    bad = tmp_path / "bad.log"
+    bad.write_text("not json\n")
+    with pytest.raises(ValueError, match="is not an Optuna journal"):
+        open_storage(str(bad), tmp_path)
+    with pytest.raises(ValueError, match="must be an RDB URL"):
+        open_storage(str(tmp_path / "study.txt"), tmp_path)
+
+
+def test_tradeoff_study_writes_fronts(tmp_path: Path) -> None:
+    settings = TradeoffSettings(
+        n_uavs=3, steps=40, n_eval_states=5, n_trials=2, mu_grid=3, nsga_population=10, nsga_generations=3
+    )
+    study = trade_off(settings, tmp_path)
+    assert len(study.directions) == 2 and len(study.trials) == 2
+    for name in ("tradeoff_trials.csv", "oracle_front.csv", "nsga2_front.csv", "pareto_front.png"):
+        assert (tmp_path / name).exists(), name
+    trials = pd.read_csv(tmp_path / "tradeoff_trials.csv")
+    assert trials["pareto"].any() and {"mu", "T_total", "E_total", "feasible"} <= set(trials.columns)
+    oracle = pd.read_csv(tmp_path / "oracle_front.csv")
+    # The exact optimum trades delay for energy: more weight on energy never raises energy.
+    assert oracle.sort_values("mu")["E_total"].diff().dropna().le(1e-6 * oracle["E_total"].max()).all()
