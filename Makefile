@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 # The CPU build of torch is installed first, pinned, so that nothing resolves a bare `torch` to a CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install demo test test-all lint bench postgres-server postgres clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python experiments/bench_env.py
+
+# Debian's PostgreSQL server, for distributed Optuna studies and their tests (needs root or sudo).
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y postgresql; }
+
+# Start a local server in .postgres/ (port 5433) and print the URL for `sb3-ccddpg tune --storage`.
+postgres: $(STAMP) postgres-server
+	$(BIN)/python -m sb3_ccddpg.local_postgres start .postgres
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -100,5 +100,5 @@ def open_storage(storage: str | None, output: Path, heartbeat_interval: int = HE
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
                 engine_kwargs={"pool_pre_ping": True},
             )
-    except (optuna.exceptions.StorageInternalError, ValueError) as error:
+    except (optuna.exceptions.StorageInternalError, ValueError, ImportError) as error:
         raise ValueError(f"--storage {storage}: cannot open it as an Optuna storage ({error})") from None
