@@ -131,6 +131,8 @@ class CCDDPG(DDPG):
             configs = self.env.get_attr("config")
             self.policy_kwargs.setdefault("n_uavs", configs[0].n_uavs)
             self.policy_kwargs.setdefault("n_satellites", configs[0].n_satellites)
+        if self.env is not None and self.policy_kwargs.get("decision", "actor") != "actor":
+            self.policy_kwargs.setdefault("decision_config", self.env.get_attr("config")[0])
         if self.action_noise is None and self.exploration_noise > 0:
             dimension = action_size(self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])
             self.action_noise = NormalActionNoise(np.zeros(dimension), np.full(dimension, self.exploration_noise))

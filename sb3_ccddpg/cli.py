@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -164,11 +165,8 @@ def _tune(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    if args.name == "env":
-        from sb3_ccddpg.bench.env import main
-    else:
-        from sb3_ccddpg.bench.ccddpg import main
-    main(args.bench_args)
+    benchmarks = {"env": "sb3_ccddpg.bench.env", "ccddpg": "sb3_ccddpg.bench.ccddpg", "quality": "sb3_ccddpg.bench.quality"}
+    importlib.import_module(benchmarks[args.name]).main(args.bench_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -250,8 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune_parser.add_argument("--quick", action="store_true", help="500 steps, 20 states, 3 trials")
     tune_parser.set_defaults(handler=_tune)
 
-    bench_parser = commands.add_parser("bench", help="benchmarks: `bench env` or `bench ccddpg` (add -h after the name)")
-    bench_parser.add_argument("name", choices=["env", "ccddpg"], help="which benchmark")
+    bench_parser = commands.add_parser(
+        "bench", help="benchmarks: `bench env`, `bench ccddpg` or `bench quality` (add -h after the name)"
+    )
+    bench_parser.add_argument("name", choices=["env", "ccddpg", "quality"], help="which benchmark")
     bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
     bench_parser.set_defaults(handler=_bench)
     return parser

@@ -123,12 +123,15 @@ class Oracle:
 
     :param config: system parameters (both energy models and both training aggregations are supported)
     :param name: label in tables
+    :param partitions: restrict the search to these satellite assignments, shape ``(K, N)`` with labels in
+        ``[0, M)``; channels and CPU shares are still exact for each. ``None`` (default) searches every
+        partition, which is the exact optimum of problem (17).
     """
 
-    def __init__(self, config: SatGroundConfig, name: str = "oracle") -> None:
+    def __init__(self, config: SatGroundConfig, name: str = "oracle", partitions: NDArray[np.int64] | None = None) -> None:
         self.config = config
         self.name = name
-        self.partitions = set_partitions(config.n_uavs, config.n_satellites)
+        self.partitions = set_partitions(config.n_uavs, config.n_satellites) if partitions is None else partitions
         self.on_satellite = (self.partitions[:, None, :] == np.arange(config.n_satellites)[:, None]).astype(np.float64)
         self.last_feasible = True
 

@@ -134,3 +134,28 @@ def pareto_fronts(trials: pd.DataFrame, oracle: pd.DataFrame, single_state: pd.D
         axis.legend(fontsize="small")
     figure.suptitle("Delay–energy trade-off (lower left is better)")
     return figure
+
+
+def quality_curves(results: pd.DataFrame) -> Figure:
+    """Ratio of mean objective to the oracle against training steps, one panel per (N, μ).
+
+    :param results: rows of :mod:`sb3_ccddpg.bench.quality` with ``ratio_to_oracle`` and ``equal_split_ratio``
+    :return: the figure
+    """
+    points = sorted(results.groupby(["n_uavs", "mu"]).groups)
+    figure, axes = plt.subplots(1, len(points), figsize=(5.5 * len(points), 4.4), squeeze=False)
+    for axis, (n_uavs, mu) in zip(axes[0], points, strict=True):
+        rows = results[(results["n_uavs"] == n_uavs) & (results["mu"] == mu)]
+        for (variant, decision), runs in rows.groupby(["variant", "decision"], sort=False):
+            curve = runs.groupby("steps")["ratio_to_oracle"].agg(["mean", "min", "max"])
+            (line,) = axis.plot(curve.index, curve["mean"], marker="o", label=f"{variant} / {decision}")
+            axis.fill_between(curve.index, curve["min"], curve["max"], color=line.get_color(), alpha=0.15)
+        axis.axhline(rows["equal_split_ratio"].iloc[0], color="grey", linestyle=":", label="equal split")
+        axis.axhline(1.0, color="black", linestyle="--", label="oracle")
+        axis.set_title(f"N = {n_uavs}, μ = {mu:g}")
+        axis.set_xlabel("training steps")
+        axis.set_ylabel("mean objective / oracle's")
+        axis.grid(alpha=0.3)
+    axes[0][0].legend(fontsize="x-small")
+    figure.suptitle("CC-DDPG variants: gap to the exact optimum (band: min–max over seeds)")
+    return figure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor, create_mlp
@@ -11,7 +12,9 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
+from sb3_ccddpg.decision import DECISIONS, TwinSearch
 from sb3_ccddpg.torch_layers import ChannelHead, ShareHead
+from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.decode import action_size
 
 #: Default initial scales, from the prototype: α0 = sigmoid(4) ≈ 0.982 (a low α0 cannot climb over the
@@ -60,6 +63,8 @@ class ConstrainedActor(Actor):
         alpha0_init: float = ALPHA0_INIT,
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
+        decision: str = "actor",
+        decision_config: SatGroundConfig | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
     ) -> None:
@@ -136,6 +141,11 @@ class CCDDPGPolicy(TD3Policy):
     :param alpha0_init: initial α0 in (0, 1)
     :param alpha_init: initial α_j in (0, 1)
     :param learnable_scales: whether α0 and α_j are learned
+    :param decision: ``"actor"`` (the paper's policy: act with the actor's output), or a twin-assisted
+        refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.decision`):
+        ``"twin-search"`` or ``"twin-search-exact"``
+    :param decision_config: the env configuration the refinement scores with (``CCDDPG`` reads it from a
+        ``SatGround-v0`` env when not given); unused with ``"actor"``
     :param activation_fn: activation of the trunk and critic
     :param features_extractor_class: features extractor
     :param features_extractor_kwargs: its keyword arguments
@@ -161,6 +171,8 @@ class CCDDPGPolicy(TD3Policy):
         alpha0_init: float = ALPHA0_INIT,
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
+        decision: str = "actor",
+        decision_config: SatGroundConfig | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
         features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
         features_extractor_kwargs: dict[str, Any] | None = None,
@@ -172,6 +184,7 @@ class CCDDPGPolicy(TD3Policy):
     ) -> None:
         if n_uavs is None or n_satellites is None:
             raise ValueError("CCDDPGPolicy needs n_uavs and n_satellites (CCDDPG reads them from a SatGround-v0 env)")
+        self.set_decision(decision, decision_config)
         self.head_kwargs: dict[str, Any] = {
             "n_uavs": n_uavs,
             "n_satellites": n_satellites,
@@ -198,7 +211,34 @@ class CCDDPGPolicy(TD3Policy):
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(self.head_kwargs)
+        data.update(self.decision_kwargs)
         return data
+
+    def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
+        """Choose how actions are decided from the actor's output (the same trained actor, any mode).
+
+        :param decision: one of :data:`~sb3_ccddpg.decision.DECISIONS`
+        :param config: the env configuration the refinement scores with; required unless ``"actor"``
+        """
+        if decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+        if decision != "actor" and config is None:
+            raise ValueError(f"decision={decision!r} needs decision_config (CCDDPG reads it from a SatGround-v0 env)")
+        self.decision_kwargs: dict[str, Any] = {"decision": decision, "decision_config": config}
+        self.refinement = None if config is None or decision == "actor" else TwinSearch(config, decision)
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """SB3's ``predict``, then the twin-assisted refinement when ``decision`` asks for one."""
+        actions, state = super().predict(observation, state, episode_start, deterministic)
+        if self.refinement is not None:
+            actions = self.refinement.refine(np.asarray(observation), actions)
+        return actions, state
 
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> ConstrainedActor:
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)

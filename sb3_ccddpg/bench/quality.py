@@ -1,0 +1,165 @@
+"""Quality benchmark: CC-DDPG variants' gap to the exact optimum at checkpoints, over N, μ and seeds.
+
+Each *training variant* (the paper's settings, or a named change of CC-DDPG's options) is trained for every
+(N, μ, seed) and, at each checkpoint, evaluated by the common harness on held-out states with every
+*decision mode* (:data:`~sb3_ccddpg.decision.DECISIONS`: the actor alone, or refined by the twin). The gap is
+the ratio of the mean objective to the oracle's on the same states. Writes into ``--output``:
+``quality.csv`` (one row per variant, decision, N, μ, seed and checkpoint), ``quality.md`` (mean and
+min–max over seeds) and ``quality.png`` (ratio to the oracle against training steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch as th
+from tqdm.auto import tqdm
+
+from sb3_ccddpg.agents import make_agent
+from sb3_ccddpg.baselines import EqualSplit
+from sb3_ccddpg.decision import DECISIONS
+from sb3_ccddpg.evaluation import PolicyMethod, evaluate
+from sb3_ccddpg.oracle import Oracle
+from sb3_ccddpg.policies import CCDDPGPolicy
+from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg_envs import SatGroundConfig
+
+HELD_OUT_SEED = 1_000_000
+#: Training variants: CC-DDPG constructor arguments changed from the paper's settings.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "more-updates": {"gradient_steps": 4},
+    "big-batch": {"batch_size": 512},
+    "lr-decay": {"learning_rate": "linear:1e-3"},
+    "search-in-training": {"policy_kwargs": {"decision": "twin-search-exact"}},
+}
+
+
+def _constructor_arguments(variant: str) -> dict[str, Any]:
+    arguments = dict(VARIANTS[variant])
+    if isinstance(arguments.get("learning_rate"), str):  # "linear:<initial>": decays to 0 over the run
+        initial = float(arguments["learning_rate"].split(":")[1])
+        arguments["learning_rate"] = lambda progress_remaining: initial * progress_remaining
+    return arguments
+
+
+def run_variant(variant: str, n_uavs: int, mu: float, seed: int, checkpoints: tuple[int, ...], n_states: int) -> pd.DataFrame:
+    """Train one variant for one (N, μ, seed) and evaluate it with every decision mode at each checkpoint.
+
+    :return: one row per (checkpoint, decision): objective, T_total, E_total, decision time, training time
+    """
+    th.set_num_threads(1)
+    config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
+    model = make_agent("ccddpg", config, seed, **_constructor_arguments(variant))
+    policy = model.policy
+    if not isinstance(policy, CCDDPGPolicy):
+        raise TypeError(f"expected a CCDDPGPolicy, got {type(policy).__name__}")
+    trained_as = policy.decision_kwargs["decision"]
+    rows, training_seconds = [], 0.0
+    for budget in sorted(checkpoints):
+        start = time.perf_counter()
+        model.learn(budget - model.num_timesteps, reset_num_timesteps=False)
+        training_seconds += time.perf_counter() - start
+        for decision in DECISIONS:
+            policy.set_decision(decision, config)
+            frame = evaluate(PolicyMethod(model, config, decision), config, n_states, HELD_OUT_SEED)
+            rows.append(
+                {
+                    "variant": variant,
+                    "decision": decision,
+                    "n_uavs": n_uavs,
+                    "mu": mu,
+                    "seed": seed,
+                    "steps": budget,
+                    "objective": frame["objective"].mean(),
+                    "T_total": frame["T_total"].mean(),
+                    "E_total": frame["E_total"].mean(),
+                    "decision_ms": 1e3 * frame["decision_time_s"].mean(),
+                    "train_s": training_seconds,
+                }
+            )
+        policy.set_decision(trained_as, config if trained_as != "actor" else None)
+    return pd.DataFrame(rows)
+
+
+def references(n_uavs: int, mu: float, n_states: int) -> dict[str, float]:
+    """Mean objective of the oracle and the equal split on the benchmark's held-out states."""
+    config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
+    return {
+        "oracle": float(evaluate(Oracle(config), config, n_states, HELD_OUT_SEED)["objective"].mean()),
+        "equal_split": float(evaluate(EqualSplit(config), config, n_states, HELD_OUT_SEED)["objective"].mean()),
+    }
+
+
+def summary_markdown(results: pd.DataFrame) -> str:
+    """Ratio to the oracle: mean and min–max over seeds, per N, μ, variant, decision and checkpoint."""
+    text = io.StringIO()
+    group = ["n_uavs", "mu", "variant", "decision", "steps"]
+    table = results.groupby(group).agg(
+        ratio=("ratio_to_oracle", "mean"),
+        low=("ratio_to_oracle", "min"),
+        high=("ratio_to_oracle", "max"),
+        seeds=("seed", "nunique"),
+        equal=("equal_split_ratio", "first"),
+        decision_ms=("decision_ms", "mean"),
+        train_s=("train_s", "mean"),
+    )
+    text.write(
+        "| N | μ | variant | decision | steps | ratio to oracle (mean, min–max) | seeds | equal split | "
+        "decision (ms) | training (s) |\n|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    for (n_uavs, mu, variant, decision, steps), row in table.iterrows():
+        text.write(
+            f"| {n_uavs} | {mu:g} | {variant} | {decision} | {steps} "
+            f"| {row['ratio']:.3f} ({row['low']:.3f}–{row['high']:.3f}) "
+            f"| {int(row['seeds'])} | {row['equal']:.3f} | {row['decision_ms']:.2f} | {row['train_s']:.0f} |\n"
+        )
+    return text.getvalue()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="sb3-ccddpg bench quality", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), help="training variants")
+    parser.add_argument("--n-uavs", type=int, nargs="+", default=[6, 11], help="N values")
+    parser.add_argument("--mus", type=float, nargs="+", default=[0.1, 0.5, 0.9], help="μ values")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per point")
+    parser.add_argument("--checkpoints", type=int, nargs="+", default=[20_000, 50_000, 100_000], help="step budgets")
+    parser.add_argument("--n-states", type=int, default=1000, help="held-out states per evaluation")
+    parser.add_argument("--n-jobs", type=int, default=1, help="training processes at once")
+    parser.add_argument("--output", type=Path, default=Path("results/quality"), help="result folder")
+    parser.add_argument("--quick", action="store_true", help="N = 6, μ = 0.5, 2 seeds, 500/1000 steps, 50 states")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n_uavs, args.mus, args.seeds, args.checkpoints, args.n_states = [6], [0.5], 2, [500, 1000], 50
+
+    jobs = [
+        (variant, n, mu, seed, tuple(args.checkpoints), args.n_states)
+        for n in args.n_uavs
+        for mu in args.mus
+        for seed in range(args.seeds)
+        for variant in args.variants
+    ]
+    with ProcessPoolExecutor(max_workers=args.n_jobs) as pool:
+        futures = [pool.submit(run_variant, *job) for job in jobs]
+        frames = [future.result() for future in tqdm(futures, desc="training runs")]
+    results = pd.concat(frames, ignore_index=True)
+    for (n, mu), rows in results.groupby(["n_uavs", "mu"]):
+        reference = references(int(n), float(mu), args.n_states)
+        results.loc[rows.index, "ratio_to_oracle"] = rows["objective"] / reference["oracle"]
+        results.loc[rows.index, "equal_split_ratio"] = reference["equal_split"] / reference["oracle"]
+
+    from sb3_ccddpg.plots import quality_curves, save_figure  # matplotlib only where plots are drawn
+
+    write_atomically(args.output / "quality.csv", results.to_csv(index=False))
+    write_atomically(args.output / "quality.md", summary_markdown(results))
+    save_figure(quality_curves(results), args.output / "quality.png")
+    print(summary_markdown(results))
+    print(f"results in {args.output}")

@@ -1,0 +1,113 @@
+"""Twin-assisted decisions: refine the actor's proposal with the digital twin's state and the batched cost model.
+
+The digital twin mirrors every UAV's data size, so at decision time the cost of any allocation can be
+computed before it is executed. :class:`TwinSearch` scores a small neighbourhood of the actor's proposal
+(the proposal itself and every single-UAV move to another satellite) in one batched call and executes the
+best. Two ways to fill in a candidate's channels and CPU shares:
+
+- ``"twin-search"``: the proposal's channels; the moved UAV keeps its share, rescaled into its new
+  satellite's budget (the decoder's C2 repair). Only the cost model is used.
+- ``"twin-search-exact"``: the structure of the cost model as an inner step, stated as such: for each
+  candidate assignment, the exact best channels and shares (the oracle's closed forms, restricted to the
+  candidate assignments; C6/C7 honoured). The actor then only proposes where to look.
+
+Both return feasible allocations, encoded as actions that the env's decoder maps to themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sb3_ccddpg.oracle import Oracle
+from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, encode, project
+from sb3_ccddpg_envs.feasibility import rescale_sum
+
+#: Decision modes of :class:`~sb3_ccddpg.policies.CCDDPGPolicy`: the actor alone, or refined by the twin.
+DECISIONS = ("actor", "twin-search", "twin-search-exact")
+
+
+def single_moves(association: NDArray[np.int64], n_satellites: int) -> NDArray[np.int64]:
+    """The assignment itself and every assignment that moves one UAV to another satellite.
+
+    :param association: φ, shape ``(N,)``
+    :param n_satellites: M
+    :return: assignments, shape ``(1 + N·(M−1), N)``; row 0 is ``association``
+    """
+    n_uavs = association.shape[0]
+    moves = [association]
+    for uav in range(n_uavs):
+        for satellite in range(n_satellites):
+            if satellite != association[uav]:
+                moved = association.copy()
+                moved[uav] = satellite
+                moves.append(moved)
+    return np.stack(moves)
+
+
+class TwinSearch:
+    """Refine actions by scoring the proposal's neighbourhood on the twin's state.
+
+    :param config: the env configuration (cost model parameters, D_max, μ unless observed)
+    :param mode: ``"twin-search"`` or ``"twin-search-exact"`` (see the module docstring)
+    """
+
+    def __init__(self, config: SatGroundConfig, mode: str) -> None:
+        if mode not in DECISIONS[1:]:
+            raise ValueError(f"mode must be one of {DECISIONS[1:]}, got {mode!r}")
+        self.config = config
+        self.mode = mode
+
+    def refine(self, observations: NDArray[np.floating], actions: NDArray[np.floating]) -> NDArray[np.float32]:
+        """The best allocation of each proposal's neighbourhood, as actions.
+
+        :param observations: env observations, shape ``(N,)``/``(N + 1,)`` or batched ``(B, ·)``
+        :param actions: the actor's actions for them, shape ``(A,)`` or ``(B, A)``
+        :return: refined actions, float32, shaped like ``actions``
+        """
+        config = self.config
+        batch_observations = np.atleast_2d(np.asarray(observations, dtype=np.float64))
+        batch_actions = np.atleast_2d(np.asarray(actions, dtype=np.float64))
+        refined = np.empty_like(batch_actions)
+        for k, (observation, action) in enumerate(zip(batch_observations, batch_actions, strict=True)):
+            data = observation[: config.n_uavs] * config.data_mb_range[1]  # the twin's D_i (MB)
+            mu = float(observation[config.n_uavs]) if config.observe_mu else config.mu
+            proposal = project(action, config.n_uavs, config.n_satellites, config.channels_total)
+            refined[k] = encode(self.best(data, mu, proposal), config.channels_total)
+        return refined.reshape(np.shape(actions)).astype(np.float32)
+
+    def best(self, data_mb: NDArray[np.float64], mu: float, proposal: Allocation) -> Allocation:
+        """The best allocation of the proposal's neighbourhood for one state.
+
+        :param data_mb: D_i as the twin sees them (MB)
+        :param mu: μ
+        :param proposal: the actor's decoded allocation
+        :return: a feasible allocation, no worse than the proposal on the twin's state
+        """
+        config = self.config
+        assignments = single_moves(proposal.association, config.n_satellites)
+        if self.mode == "twin-search-exact":
+            candidate = Oracle(config, partitions=assignments).allocate(data_mb, mu)
+            scores = allocation_cost(config, data_mb, _stack([proposal, candidate]), mu)["objective"]
+            return candidate if scores[1] <= scores[0] else proposal
+        candidates = self._moved(proposal, assignments)
+        scores = allocation_cost(config, data_mb, candidates, mu)["objective"]
+        best = int(np.argmin(scores))
+        return Allocation(candidates.channels[best], candidates.association[best], candidates.cpu_share[best])
+
+    def _moved(self, proposal: Allocation, assignments: NDArray[np.int64]) -> Allocation:
+        """Every single-UAV move with the proposal's channels and each UAV's share kept, rescaled into C2."""
+        n_candidates = len(assignments)
+        share = proposal.cpu_share.sum(axis=0)  # each UAV's own share, shape (N,)
+        on_satellite = assignments[:, None, :] == np.arange(self.config.n_satellites)[:, None]
+        cpu_share = rescale_sum(np.where(on_satellite, share, 0.0), above=1.0)
+        channels = np.broadcast_to(proposal.channels, (n_candidates, proposal.channels.size)).copy()
+        return Allocation(channels, assignments.astype(np.int64), cpu_share)
+
+
+def _stack(allocations: list[Allocation]) -> Allocation:
+    return Allocation(
+        np.stack([a.channels for a in allocations]),
+        np.stack([a.association for a in allocations]),
+        np.stack([a.cpu_share for a in allocations]),
+    )

@@ -1,0 +1,94 @@
+"""Twin-assisted decisions: feasible fixed points, never worse than the proposal, kept by save → load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sb3_ccddpg import CCDDPG
+from sb3_ccddpg.decision import TwinSearch, single_moves
+from sb3_ccddpg.oracle import Oracle
+from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size, allocation_cost, observe, project
+from tests.test_ccddpg import assert_feasible_fixed_point
+
+
+def test_single_moves_lists_the_assignment_and_every_one_uav_move() -> None:
+    moves = single_moves(np.array([0, 2, 1]), 3)
+    assert moves.shape == (1 + 3 * 2, 3) and (moves[0] == [0, 2, 1]).all()
+    assert len({tuple(row) for row in moves}) == len(moves)
+    assert ((moves != [0, 2, 1]).sum(axis=1)[1:] == 1).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 8),
+    st.integers(1, 3),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from(["twin-search", "twin-search-exact"]),
+    st.booleans(),
+)
+def test_refined_actions_are_feasible_fixed_points_and_no_worse(
+    n_uavs: int, n_satellites: int, seed: int, mode: str, observe_mu: bool
+) -> None:
+    config = SatGroundConfig(n_uavs=n_uavs, n_satellites=n_satellites, observe_mu=observe_mu)
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(*config.data_mb_range, (4, n_uavs))
+    mu = float(rng.uniform())
+    observations = observe(config, data, mu)
+    actions = rng.uniform(-1, 1, (4, action_size(n_uavs, n_satellites))).astype(np.float32)
+    refined = TwinSearch(config, mode).refine(observations, actions)
+    assert refined.shape == actions.shape and refined.dtype == np.float32
+    assert_feasible_fixed_point(refined, n_uavs, n_satellites)
+    twin_data = observations[:, :n_uavs].astype(np.float64) * config.data_mb_range[1]
+    weight = mu if observe_mu else config.mu
+    proposal = allocation_cost(config, twin_data, project(actions, n_uavs, n_satellites, 32), weight)["objective"]
+    chosen = allocation_cost(config, twin_data, project(refined, n_uavs, n_satellites, 32), weight)["objective"]
+    assert np.all(chosen <= proposal * (1 + 1e-5))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_exact_search_beats_the_plain_search_and_never_the_oracle(seed: int) -> None:
+    config = SatGroundConfig(n_uavs=6)
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(*config.data_mb_range, 6)
+    proposal = project(rng.uniform(-1, 1, action_size(6, 3)), 6, 3, 32)
+    plain = allocation_cost(config, data, TwinSearch(config, "twin-search").best(data, 0.5, proposal))["objective"]
+    exact = allocation_cost(config, data, TwinSearch(config, "twin-search-exact").best(data, 0.5, proposal))["objective"]
+    optimum = allocation_cost(config, data, Oracle(config).allocate(data, 0.5))["objective"]
+    assert optimum * (1 - 1e-9) <= exact <= plain
+
+
+@pytest.mark.parametrize("mode", ["twin-search", "twin-search-exact"])
+def test_decision_is_used_in_training_and_kept_by_save_and_load(tmp_path: Path, mode: str) -> None:
+    config = SatGroundConfig(n_uavs=4)
+    model = CCDDPG(
+        "CCDDPGPolicy",
+        SatGroundEnv(config),
+        learning_starts=20,
+        batch_size=16,
+        policy_kwargs={"net_arch": [16, 16], "branch_width": 8, "decision": mode},
+        seed=0,
+    )
+    model.learn(60)
+    assert model.policy.decision_kwargs == {"decision": mode, "decision_config": config}
+    observations = observe(config, np.random.default_rng(2).uniform(100, 1000, (10, 4)), 0.5)
+    before, _ = model.predict(observations, deterministic=True)
+    assert_feasible_fixed_point(before, 4, 3)
+    model.save(tmp_path / "model.zip")
+    loaded = CCDDPG.load(tmp_path / "model.zip")
+    after, _ = loaded.predict(observations, deterministic=True)
+    assert loaded.policy.decision_kwargs["decision"] == mode
+    np.testing.assert_array_equal(before, after)
+    buffer = model.replay_buffer.actions[20 : model.replay_buffer.size(), 0]
+    assert_feasible_fixed_point(buffer, 4, 3)  # explored actions after warm-up: refined, noised, re-projected
+
+
+def test_unknown_decision_is_rejected() -> None:
+    with pytest.raises(ValueError, match="decision must be one of"):
+        CCDDPG("CCDDPGPolicy", SatGroundEnv(n_uavs=3), policy_kwargs={"decision": "oracle"})
+    with pytest.raises(ValueError, match="mode must be one of"):
+        TwinSearch(SatGroundConfig(), "actor")
