@@ -151,7 +151,16 @@ class CCDDPG(DDPG):
         return feasible, feasible
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
-        """SB3's DDPG update, then α0 and α_j recorded as ``ccddpg/alpha0`` and ``ccddpg/alpha_j/<j>``."""
+        """SB3's DDPG update, then α0 and α_j recorded as ``ccddpg/alpha0`` and ``ccddpg/alpha_j/<j>``.
+
+        With a relaxed assignment (``assignment_temperature``) the temperature is annealed linearly from its
+        initial value to a tenth of it over the run, and recorded as ``ccddpg/assignment_temperature``.
+        """
+        initial = self.policy.head_kwargs.get("assignment_temperature")
+        if initial is not None:
+            temperature = initial * (0.1 + 0.9 * self._current_progress_remaining)
+            self.actor.share_head.temperature = self.actor_target.share_head.temperature = temperature
+            self.logger.record("ccddpg/assignment_temperature", temperature)
         super().train(gradient_steps, batch_size)
         self.logger.record("ccddpg/alpha0", self.actor.alpha0)
         for j, alpha in enumerate(self.actor.alpha):

@@ -45,6 +45,9 @@ class ConstrainedActor(Actor):
     :param alpha0_init: initial α0 in (0, 1)
     :param alpha_init: initial α_j in (0, 1)
     :param learnable_scales: whether α0 and α_j are learned
+    :param assignment_temperature: ``None`` (the paper: hard argmax everywhere), or the initial temperature
+        of a training-time softmax relaxation of the satellite choice (see
+        :class:`~sb3_ccddpg.torch_layers.ShareHead`); acting always uses the hard argmax
     :param activation_fn: activation of the trunk
     :param normalize_images: unused for vector observations, kept for SB3's interface
     """
@@ -63,8 +66,7 @@ class ConstrainedActor(Actor):
         alpha0_init: float = ALPHA0_INIT,
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
-        decision: str = "actor",
-        decision_config: SatGroundConfig | None = None,
+        assignment_temperature: float | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
     ) -> None:
@@ -89,11 +91,14 @@ class ConstrainedActor(Actor):
         self.alpha0_init = alpha0_init
         self.alpha_init = alpha_init
         self.learnable_scales = learnable_scales
+        self.assignment_temperature = assignment_temperature
         # Replace TD3's squashed MLP by the shared trunk; the heads bound the output instead of a final tanh.
         self.mu = nn.Sequential(*create_mlp(features_dim, -1, net_arch, activation_fn))
         trunk_width = net_arch[-1] if net_arch else features_dim
         self.channel_head = ChannelHead(trunk_width, branch_width, n_uavs, alpha0_init, learnable_scales)
-        self.share_head = ShareHead(trunk_width, branch_width, n_uavs, n_satellites, alpha_init, learnable_scales)
+        self.share_head = ShareHead(
+            trunk_width, branch_width, n_uavs, n_satellites, alpha_init, learnable_scales, assignment_temperature
+        )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -104,6 +109,7 @@ class ConstrainedActor(Actor):
             alpha0_init=self.alpha0_init,
             alpha_init=self.alpha_init,
             learnable_scales=self.learnable_scales,
+            assignment_temperature=self.assignment_temperature,
         )
         return data
 
@@ -141,6 +147,8 @@ class CCDDPGPolicy(TD3Policy):
     :param alpha0_init: initial α0 in (0, 1)
     :param alpha_init: initial α_j in (0, 1)
     :param learnable_scales: whether α0 and α_j are learned
+    :param assignment_temperature: ``None`` for the paper's hard argmax, or the initial temperature of the
+        training-time softmax relaxation of the satellite choice (annealed by ``CCDDPG`` to a tenth of it)
     :param decision: ``"actor"`` (the paper's policy: act with the actor's output), or a twin-assisted
         refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.decision`):
         ``"twin-search"`` or ``"twin-search-exact"``
@@ -171,6 +179,7 @@ class CCDDPGPolicy(TD3Policy):
         alpha0_init: float = ALPHA0_INIT,
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
+        assignment_temperature: float | None = None,
         decision: str = "actor",
         decision_config: SatGroundConfig | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
@@ -192,6 +201,7 @@ class CCDDPGPolicy(TD3Policy):
             "alpha0_init": alpha0_init,
             "alpha_init": alpha_init,
             "learnable_scales": learnable_scales,
+            "assignment_temperature": assignment_temperature,
         }
         super().__init__(
             observation_space,

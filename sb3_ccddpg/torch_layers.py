@@ -72,12 +72,26 @@ class ShareHead(nn.Module):
     :param n_satellites: M
     :param alpha_init: initial α_j in (0, 1), the same for every satellite
     :param learnable_scale: whether the α_j are learned
+    :param temperature: ``None`` (the paper), or the temperature of a softmax relaxation of the column argmax
+        used in training mode only: each column keeps ``|z|·softmax(|z|/T)`` over the satellites instead of
+        its maximum alone, so every satellite's entry receives gradient; the hard argmax is the limit T → 0
+        and is what acting (evaluation mode) always uses. ``CCDDPG`` anneals it during training.
     """
 
     def __init__(
-        self, in_features: int, hidden: int, n_uavs: int, n_satellites: int, alpha_init: float, learnable_scale: bool
+        self,
+        in_features: int,
+        hidden: int,
+        n_uavs: int,
+        n_satellites: int,
+        alpha_init: float,
+        learnable_scale: bool,
+        temperature: float | None = None,
     ) -> None:
         super().__init__()
+        if temperature is not None and not (math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"assignment_temperature must be a finite number in (0, inf) or None, got {temperature!r}")
+        self.temperature = temperature
         self.shape = (n_satellites, n_uavs)
         self.net = nn.Sequential(
             nn.Linear(in_features, hidden), nn.Tanh(), nn.Linear(hidden, n_satellites * n_uavs), nn.Tanh()
@@ -87,4 +101,8 @@ class ShareHead(nn.Module):
     def forward(self, features: th.Tensor) -> th.Tensor:
         """CPU shares ρ, each column non-zero only on its satellite, rows summing to α_j, shape ``(batch, M, N)``."""
         magnitude = th.abs(self.net(features)).reshape(-1, *self.shape)
-        return self.alpha()[:, None] * rescale_sum(keep_column_max(magnitude), above=0.0)
+        if self.training and self.temperature is not None:
+            kept = magnitude * th.softmax(magnitude / self.temperature, dim=-2)
+        else:
+            kept = keep_column_max(magnitude)
+        return self.alpha()[:, None] * rescale_sum(kept, above=0.0)

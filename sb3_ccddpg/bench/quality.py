@@ -38,6 +38,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "big-batch": {"batch_size": 512},
     "lr-decay": {"learning_rate": "linear:1e-3"},
     "search-in-training": {"policy_kwargs": {"decision": "twin-search-exact"}},
+    "softmax-assignment": {"policy_kwargs": {"assignment_temperature": 0.3}},
 }
 
 
