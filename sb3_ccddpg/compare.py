@@ -74,16 +74,18 @@ def compare(settings: CompareSettings, output: Path, *, progress: bool = True) -
         model = make_agent(algorithm, config, settings.seed)
         start = time.perf_counter()
         model.learn(settings.train_steps)
-        method = agent_method(model, algorithm, config, f"{AGENT_LABELS[algorithm]}, {settings.train_steps} steps")
-        training_seconds[method.name] = time.perf_counter() - start
-        methods.append(method)
+        trained = agent_method(model, algorithm, config, f"{AGENT_LABELS[algorithm]}, {settings.train_steps} steps")
+        training_seconds[trained.name] = time.perf_counter() - start
+        methods.append(trained)
     held_out_seed = HELD_OUT_SEED_OFFSET + settings.seed
-    frames = [evaluate(m, config, settings.n_states, held_out_seed, progress=progress) for m in methods]
+    frames = []
+    for method in methods:
+        frames.append(evaluate(method, config, settings.n_states, held_out_seed, progress=progress))
+        # Written after every method, so an interrupted run keeps what it has measured.
+        write_atomically(output / "states.csv", pd.concat(frames).to_csv(index=False))
     table = summarize(frames, reference="oracle")
     table["train_s"] = pd.Series(training_seconds)
 
-    output.mkdir(parents=True, exist_ok=True)
-    write_atomically(output / "states.csv", pd.concat(frames).to_csv(index=False))
     write_atomically(output / "summary.csv", table.to_csv())
     write_atomically(output / "summary.md", summary_markdown(table, settings))
     record = {"settings": dataclasses.asdict(settings), "command": sys.argv}
