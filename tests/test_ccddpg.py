@@ -192,7 +192,10 @@ def test_needs_a_ccddpg_policy_and_valid_arguments() -> None:
 LEARNING_STEPS = 5000
 
 
-@pytest.mark.parametrize("seed", [0])
+# Seed 0 runs in CI; `make test-all` runs all three (the result must not depend on a lucky seed).
+@pytest.mark.parametrize(
+    "seed", [0, pytest.param(1, marks=pytest.mark.expensive), pytest.param(2, marks=pytest.mark.expensive)]
+)
 def test_learns_to_beat_ra_and_equal_split_at_six_uavs(seed: int) -> None:
     """At N = 6 a short budget already beats RA by ≥ 10 % and equal split, on 200 held-out states."""
     config = SatGroundConfig(n_uavs=6)
