@@ -17,6 +17,7 @@ from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
 from sb3_ccddpg.oracle import Oracle
 from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg.settings_checks import require_positive_integers
 from sb3_ccddpg_envs import SatGroundConfig
 
 #: Held-out states never overlap training: training seeds are small integers, held-out seeds start here.
@@ -48,8 +49,7 @@ class CompareSettings:
         unknown = sorted(set(self.agents) - set(AGENT_LABELS))
         if unknown:
             raise ValueError(f"agents must be among {sorted(AGENT_LABELS)}, got {unknown}")
-        if self.train_steps < 1:
-            raise ValueError(f"train_steps must be an integer ≥ 1, got {self.train_steps!r}")
+        require_positive_integers(self, "train_steps")
         if self.n_states < 2:
             raise ValueError(f"n_states must be an integer ≥ 2 (for confidence intervals), got {self.n_states!r}")
 

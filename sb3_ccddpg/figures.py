@@ -27,6 +27,7 @@ from sb3_ccddpg.evaluation import AllocationMethod, evaluate
 from sb3_ccddpg.oracle import Oracle
 from sb3_ccddpg.plots import save_figure, three_panels, training_curves
 from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg.settings_checks import require_positive_integers
 from sb3_ccddpg.training import TrainSettings, resume, train
 from sb3_ccddpg_envs import SatGroundConfig
 
@@ -71,10 +72,7 @@ class FigureSettings:
     n_jobs: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("steps", "seeds", "conditioned_steps", "n_states", "n_jobs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+        require_positive_integers(self, "steps", "seeds", "conditioned_steps", "n_states", "n_jobs")
         if 11 not in self.n_uavs or 0.5 not in self.mus:
             raise ValueError(
                 f"n_uavs must include 11 and mus 0.5 (the paper's reference point), got {self.n_uavs}, {self.mus}"

@@ -29,6 +29,7 @@ from sb3_ccddpg.baselines import DecoderRepair
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate, held_out_states
 from sb3_ccddpg.oracle import Oracle
 from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg.settings_checks import require_positive_integers, require_timeout
 from sb3_ccddpg.storage import HEARTBEAT_INTERVAL, open_storage
 from sb3_ccddpg.tuning import VALIDATION_SEED
 from sb3_ccddpg_envs import SatGroundConfig, action_size, allocation_cost, project
@@ -60,12 +61,8 @@ class TradeoffSettings:
     nsga_generations: int = 200
 
     def __post_init__(self) -> None:
-        for name in ("steps", "n_eval_states", "n_trials", "mu_grid", "nsga_population", "nsga_generations"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
-        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
-            raise ValueError(f"timeout must be a finite number of seconds > 0 or None, got {self.timeout!r}")
+        require_positive_integers(self, "steps", "n_eval_states", "n_trials", "mu_grid", "nsga_population", "nsga_generations")
+        require_timeout(self.timeout)
         SatGroundConfig(n_uavs=self.n_uavs)
 
 

@@ -22,6 +22,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, make_agent, make_env
 from sb3_ccddpg.callbacks import SatGroundInfoCallback
 from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg.settings_checks import require_positive_integers
 from sb3_ccddpg_envs import SatGroundConfig
 
 _CHECKPOINT = re.compile(r"model_(\d+)_steps\.zip")
@@ -55,10 +56,7 @@ class TrainSettings:
     def __post_init__(self) -> None:
         if self.algorithm not in AGENT_LABELS:
             raise ValueError(f"algorithm must be one of {sorted(AGENT_LABELS)}, got {self.algorithm!r}")
-        for name in ("steps", "checkpoint_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+        require_positive_integers(self, "steps", "checkpoint_every")
         self.config()  # validates n_uavs, mu and observe_mu with the env's own messages
 
     def config(self) -> SatGroundConfig:

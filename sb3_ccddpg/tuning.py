@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from sb3_ccddpg.agents import make_agent
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
 from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg.settings_checks import require_positive_integers, require_timeout
 from sb3_ccddpg.storage import HEARTBEAT_INTERVAL, open_storage
 from sb3_ccddpg_envs import SatGroundConfig
 
@@ -58,12 +59,8 @@ class TuneSettings:
     n_startup_trials: int = 5
 
     def __post_init__(self) -> None:
-        for name in ("steps", "evaluations", "n_eval_states", "n_trials", "n_jobs", "n_startup_trials"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
-        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
-            raise ValueError(f"timeout must be a finite number of seconds > 0 or None, got {self.timeout!r}")
+        require_positive_integers(self, "steps", "evaluations", "n_eval_states", "n_trials", "n_jobs", "n_startup_trials")
+        require_timeout(self.timeout)
         SatGroundConfig(n_uavs=self.n_uavs, mu=self.mu)  # validates N and μ with the env's messages
 
 

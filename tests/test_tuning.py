@@ -90,3 +90,20 @@ def test_tradeoff_study_writes_fronts(tmp_path: Path) -> None:
     oracle = pd.read_csv(tmp_path / "oracle_front.csv")
     # The exact optimum trades delay for energy: more weight on energy never raises energy.
     assert oracle.sort_values("mu")["E_total"].diff().dropna().le(1e-6 * oracle["E_total"].max()).all()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("n_trials", 0, "n_trials must be an integer ≥ 1, got 0"),
+        ("steps", 2.5, "steps must be an integer ≥ 1, got 2.5"),
+        ("timeout", -1.0, "timeout must be a finite number of seconds > 0 or None, got -1.0"),
+        ("mu", 1.5, "mu must be a finite number in"),
+    ],
+)
+def test_bad_study_settings_name_the_field(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        TuneSettings(**{field: value})  # type: ignore[arg-type]
+    if field != "mu":
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            TradeoffSettings(**{field: value})  # type: ignore[arg-type]
