@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import warnings
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Tables every Optuna RDB storage has.
 OPTUNA_TABLES = {"studies", "trials", "version_info"}
+#: Attempts to open a relational storage whose tables another worker may be creating at the same moment.
+SCHEMA_ATTEMPTS = 5
 #: Seconds between a running trial's heartbeats; a trial without one for 3 intervals counts as dead.
 HEARTBEAT_INTERVAL = 10
 
@@ -90,15 +94,27 @@ def open_storage(storage: str | None, output: Path, heartbeat_interval: int = HE
         return JournalStorage(JournalFileBackend(str(path)))
     if storage.startswith("sqlite:///"):
         check_sqlite_file(Path(storage.removeprefix("sqlite:///")))
-    try:
-        with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 5
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                storage,
-                heartbeat_interval=heartbeat_interval,
-                grace_period=3 * heartbeat_interval,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-                engine_kwargs={"pool_pre_ping": True},
-            )
-    except (optuna.exceptions.StorageInternalError, ValueError, ImportError) as error:
-        raise ValueError(f"--storage {storage}: cannot open it as an Optuna storage ({error})") from None
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            return _relational_storage(storage, heartbeat_interval)
+        except sqlalchemy.exc.IntegrityError:
+            # Workers started together on an empty database race to create Optuna's tables; the loser finds
+            # them created on its next attempt.
+            if attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+        except (optuna.exceptions.StorageInternalError, ValueError, ImportError) as error:
+            raise ValueError(f"--storage {storage}: cannot open it as an Optuna storage ({error})") from None
+    raise AssertionError("unreachable")
+
+
+def _relational_storage(url: str, heartbeat_interval: int) -> RDBStorage:
+    with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 5
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RDBStorage(
+            url,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=3 * heartbeat_interval,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+            engine_kwargs={"pool_pre_ping": True},
+        )

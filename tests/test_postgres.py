@@ -10,12 +10,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import optuna
+import psycopg
 import pytest
 
 from sb3_ccddpg import local_postgres
+from sb3_ccddpg.storage import open_storage
 
 pytestmark = pytest.mark.postgres
 
@@ -42,6 +45,21 @@ def postgres_url() -> Iterator[str]:
     yield url
     local_postgres.stop(directory)
     shutil.rmtree(directory, ignore_errors=True)
+
+
+def fresh_database(url: str, name: str) -> str:
+    """Create an empty database on the server and return its URL."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_workers_opening_an_empty_database_at_once_all_succeed(postgres_url: str, tmp_path: Path) -> None:
+    url = fresh_database(postgres_url, "race")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        storages = list(pool.map(lambda _: open_storage(url, tmp_path), range(6)))
+    assert len(storages) == 6
+    assert optuna.create_study(storage=storages[0], study_name="after-race").study_name == "after-race"
 
 
 def test_two_workers_share_one_study(postgres_url: str, tmp_path: Path) -> None:
