@@ -19,6 +19,7 @@ import pytest
 
 from sb3_ccddpg import local_postgres
 from sb3_ccddpg.storage import open_storage
+from sb3_ccddpg.tuning import sample_hyperparameters
 
 pytestmark = pytest.mark.postgres
 
@@ -32,6 +33,16 @@ WORKER = [
     "--n-eval-states",
     "5",
 ]
+
+
+def search_space() -> set[str]:
+    """Names of the parameters every hyperparameter trial samples."""
+    trial = optuna.create_study().ask()
+    sample_hyperparameters(trial)
+    return set(trial.params)
+
+
+SEARCH_SPACE = search_space()
 
 
 @pytest.fixture(scope="module")
@@ -74,21 +85,28 @@ def test_two_workers_share_one_study(postgres_url: str, tmp_path: Path) -> None:
 def test_killed_worker_leaves_the_study_usable(postgres_url: str, tmp_path: Path) -> None:
     study_name = "killed-worker"
     common = ["--storage", postgres_url, "--study-name", study_name, "--heartbeat", "1"]
-    doomed = subprocess.Popen([*WORKER, *common, "--n-trials", "1", "--steps", "20000", "--output", str(tmp_path / "a")])
+    log = (tmp_path / "doomed.log").open("w")
+    doomed = subprocess.Popen(
+        [*WORKER, *common, "--n-trials", "1", "--steps", "20000", "--output", str(tmp_path / "a")], stderr=log
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             trials = optuna.load_study(study_name=study_name, storage=postgres_url).trials
         except KeyError:  # the worker has not created the study yet
             trials = []
-        if trials and trials[0].state == optuna.trial.TrialState.RUNNING:
+        # Kill mid-training: every parameter sampled and at least one heartbeat sent (interval 1 s).
+        if trials and trials[0].state == optuna.trial.TrialState.RUNNING and set(trials[0].params) == SEARCH_SPACE:
+            time.sleep(1.5)
             break
         time.sleep(0.5)
     else:
         doomed.kill()
         pytest.fail("the first worker never started a trial")
+    assert doomed.poll() is None, f"the worker ended before it was killed:\n{(tmp_path / 'doomed.log').read_text()}"
     doomed.send_signal(signal.SIGKILL)
     doomed.wait()
+    log.close()
     time.sleep(4)  # > 3 heartbeat intervals: the trial is now stale
 
     restarted = subprocess.run([*WORKER, *common, "--n-trials", "1", "--steps", "100", "--output", str(tmp_path / "b")])
@@ -97,5 +115,5 @@ def test_killed_worker_leaves_the_study_usable(postgres_url: str, tmp_path: Path
     states = [trial.state for trial in study.trials]
     assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
     retry = study.trials[1]
-    assert optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == 0
+    assert optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == 0, retry.system_attrs
     assert retry.params == study.trials[0].params and study.best_trial.number == 1
