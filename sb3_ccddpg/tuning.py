@@ -146,7 +146,7 @@ class _ProgressBar:
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         self.bar.update()
-        if study._is_multi_objective() or not any(t.state.is_finished() and t.value is not None for t in study.trials):
+        if not any(t.state.is_finished() and t.value is not None for t in study.trials):
             return
         self.bar.set_postfix(best=f"{study.best_value:.4f}")
 
