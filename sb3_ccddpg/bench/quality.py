@@ -5,7 +5,9 @@ Each *training variant* (the paper's settings, or a named change of CC-DDPG's op
 *decision mode* (:data:`~sb3_ccddpg.decision.DECISIONS`: the actor alone, or refined by the twin). The gap is
 the ratio of the mean objective to the oracle's on the same states. Writes into ``--output``:
 ``quality.csv`` (one row per variant, decision, N, μ, seed and checkpoint), ``quality.md`` (mean and
-min–max over seeds) and ``quality.png`` (ratio to the oracle against training steps).
+min–max over seeds) and ``quality.png`` (ratio to the oracle against training steps). Every run keeps its
+rows and latest checkpoint under ``--output``/runs, so rerunning the same command after an interruption
+continues where it stopped.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from typing import Any
 
 import pandas as pd
 import torch as th
+from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
-from sb3_ccddpg.agents import make_agent
+from sb3_ccddpg.agents import make_agent, make_env
 from sb3_ccddpg.baselines import EqualSplit
+from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.decision import DECISIONS
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
 from sb3_ccddpg.oracle import Oracle
 from sb3_ccddpg.policies import CCDDPGPolicy
 from sb3_ccddpg.reporting import write_atomically
+from sb3_ccddpg.training import save_checkpoint
 from sb3_ccddpg_envs import SatGroundConfig
 
 HELD_OUT_SEED = 1_000_000
@@ -50,20 +55,44 @@ def _constructor_arguments(variant: str) -> dict[str, Any]:
     return arguments
 
 
-def run_variant(variant: str, n_uavs: int, mu: float, seed: int, checkpoints: tuple[int, ...], n_states: int) -> pd.DataFrame:
+def run_name(variant: str, n_uavs: int, mu: float, seed: int) -> str:
+    """Folder name of one training run of the benchmark."""
+    return f"{variant}_n{n_uavs}_mu{mu:g}_seed{seed}"
+
+
+def run_variant(
+    variant: str, n_uavs: int, mu: float, seed: int, checkpoints: tuple[int, ...], n_states: int, run_dir: Path
+) -> pd.DataFrame:
     """Train one variant for one (N, μ, seed) and evaluate it with every decision mode at each checkpoint.
 
+    After each checkpoint the rows so far (``rows.csv``) and the model with its replay buffer
+    (``checkpoints/``) are written into ``run_dir``, so a run that is stopped continues from its last
+    checkpoint when called again (the random streams restart there, so a resumed run is not bit-identical to
+    an uninterrupted one).
+
+    :param run_dir: the run's folder
     :return: one row per (checkpoint, decision): objective, T_total, E_total, decision time, training time
     """
     th.set_num_threads(1)
     config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
-    model = make_agent("ccddpg", config, seed, **_constructor_arguments(variant))
+    rows_file = run_dir / "rows.csv"
+    previous = pd.read_csv(rows_file) if rows_file.exists() else pd.DataFrame(columns=["steps", "train_s"])
+    done = sorted(set(previous["steps"]) & set(checkpoints))
+    model: BaseAlgorithm
+    if done:
+        model = CCDDPG.load(run_dir / "checkpoints" / f"model_{done[-1]}_steps.zip", env=make_env("ccddpg", config))
+        model.load_replay_buffer(run_dir / "checkpoints" / f"replay_buffer_{done[-1]}_steps.pkl")
+        previous = previous[previous["steps"].isin(done)]
+        training_seconds = float(previous.loc[previous["steps"] == done[-1], "train_s"].iloc[0])
+    else:
+        model = make_agent("ccddpg", config, seed, **_constructor_arguments(variant))
+        previous, training_seconds = previous.iloc[0:0], 0.0
     policy = model.policy
     if not isinstance(policy, CCDDPGPolicy):
         raise TypeError(f"expected a CCDDPGPolicy, got {type(policy).__name__}")
     trained_as = policy.decision_kwargs["decision"]
-    rows, training_seconds = [], 0.0
-    for budget in sorted(checkpoints):
+    rows = previous.to_dict("records")
+    for budget in sorted(set(checkpoints) - set(done)):
         start = time.perf_counter()
         model.learn(budget - model.num_timesteps, reset_num_timesteps=False)
         training_seconds += time.perf_counter() - start
@@ -86,6 +115,8 @@ def run_variant(variant: str, n_uavs: int, mu: float, seed: int, checkpoints: tu
                 }
             )
         policy.set_decision(trained_as, config if trained_as != "actor" else None)
+        save_checkpoint(model, run_dir / "checkpoints")
+        write_atomically(rows_file, pd.DataFrame(rows).to_csv(index=False))
     return pd.DataFrame(rows)
 
 
@@ -149,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         for variant in args.variants
     ]
     with ProcessPoolExecutor(max_workers=args.n_jobs) as pool:
-        futures = [pool.submit(run_variant, *job) for job in jobs]
+        futures = [pool.submit(run_variant, *job, args.output / "runs" / run_name(*job[:4])) for job in jobs]
         frames = [future.result() for future in tqdm(futures, desc="training runs")]
     results = pd.concat(frames, ignore_index=True)
     for (n, mu), rows in results.groupby(["n_uavs", "mu"]):
