@@ -68,7 +68,6 @@ def compare(settings: CompareSettings, output: Path, *, progress: bool = True) -
     """
     config = SatGroundConfig(n_uavs=settings.n_uavs, mu=settings.mu)
     methods: list[AllocationMethod] = [Oracle(config), EqualSplit(config), RandomAlgorithm(config, settings.seed)]
-    methods += [GeneticAlgorithm(config, budget, seed=settings.seed) for budget in settings.ga_budgets]
     training_seconds: dict[str, float] = {}
     for algorithm in tqdm(settings.agents, desc="training agents", disable=not progress):
         model = make_agent(algorithm, config, settings.seed)
@@ -77,6 +76,8 @@ def compare(settings: CompareSettings, output: Path, *, progress: bool = True) -
         trained = agent_method(model, algorithm, config, f"{AGENT_LABELS[algorithm]}, {settings.train_steps} steps")
         training_seconds[trained.name] = time.perf_counter() - start
         methods.append(trained)
+    # The GA last, its largest budget at the end: the slowest methods come after everything already trained.
+    methods += [GeneticAlgorithm(config, budget, seed=settings.seed) for budget in sorted(settings.ga_budgets)]
     held_out_seed = HELD_OUT_SEED_OFFSET + settings.seed
     frames = []
     for method in methods:
