@@ -16,7 +16,7 @@ from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, agent_method, make_en
 from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.compare import HELD_OUT_SEED_OFFSET, CompareSettings, compare
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
-from sb3_ccddpg.figures import QUICK, FigureSettings, figures
+from sb3_ccddpg.figures import QUICK, FigureSettings, draw, figures
 from sb3_ccddpg.oracle import Oracle
 from sb3_ccddpg.reporting import print_summary, write_atomically
 from sb3_ccddpg.storage import HEARTBEAT_INTERVAL
@@ -117,6 +117,10 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _figures(args: argparse.Namespace) -> None:
+    if args.redraw:
+        written = draw(args.output)
+        print("written:\n" + "\n".join(f"  {path}" for path in written.values()))
+        return
     base = QUICK if args.quick else FigureSettings()
     overrides = {
         name: getattr(args, name)
@@ -226,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     figures_parser.add_argument("--ga-evaluations", type=int, help="GA budget per state (default 5000)")
     figures_parser.add_argument("--n-jobs", type=int, help="training processes at once (default 1)")
     figures_parser.add_argument("--quick", action="store_true", help="tiny budgets, N in {6, 11}, μ in {0.1, 0.5}")
+    figures_parser.add_argument(
+        "--redraw", action="store_true", help="only redraw the PNGs and report.md from the CSVs and run.json in --output"
+    )
     figures_parser.set_defaults(handler=_figures)
 
     tune_parser = commands.add_parser("tune", help="Optuna study of CC-DDPG's hyperparameters, or the delay-energy trade-off")

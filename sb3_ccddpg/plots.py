@@ -23,6 +23,26 @@ PANELS = (
 )
 
 
+#: One colour per method family in every figure: (label prefix, colour), first match wins.
+METHOD_COLORS = (
+    ("CC-DDPG (paper, μ-conditioned)", "tab:cyan"),
+    ("CC-DDPG", "tab:blue"),
+    ("oracle", "black"),
+    ("GA", "tab:green"),
+    ("RA", "tab:red"),
+    ("equal split", "tab:gray"),
+    ("DDPG (penalty)", "tab:pink"),
+    ("DDPG", "tab:orange"),
+    ("TD3", "tab:purple"),
+    ("SAC", "tab:brown"),
+)
+
+
+def method_color(method: str) -> str | None:
+    """The colour of a method in every figure (``None``: matplotlib's next colour)."""
+    return next((color for prefix, color in METHOD_COLORS if method.startswith(prefix)), None)
+
+
 def save_figure(figure: Figure, path: Path) -> Path:
     """Save a figure as PNG through a temporary file and :func:`os.replace`, then close it.
 
@@ -54,7 +74,7 @@ def training_curves(curves: pd.DataFrame, oracle_episode_reward: float, n_bins: 
     :param n_bins: step bins the episodes are averaged in
     :return: the figure
     """
-    figure, axis = plt.subplots(figsize=(8, 4.8))
+    figure, (full, zoom) = plt.subplots(1, 2, figsize=(14, 4.8), sharex=True)
     edges = np.linspace(0, curves["step"].max(), n_bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     for method, runs in curves.groupby("method", sort=False):
@@ -65,17 +85,21 @@ def training_curves(curves: pd.DataFrame, oracle_episode_reward: float, n_bins: 
             per_seed.append(means.to_numpy())
         stacked = np.vstack(per_seed)
         label = f"{method} ({len(per_seed)} seed{'s' if len(per_seed) > 1 else ''})"
-        (line,) = axis.plot(centres, np.nanmean(stacked, axis=0), label=label)
-        if len(per_seed) > 1:
-            axis.fill_between(
-                centres, np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0), color=line.get_color(), alpha=0.2
-            )
-    axis.axhline(oracle_episode_reward, color="black", linestyle="--", label="oracle (expected)")
-    axis.set_xlabel("training steps (time slots)")
-    axis.set_ylabel("episode reward (sum over the episode's slots)")
-    axis.set_title("Fig 4: training curves, N = 11, μ = 0.5 (band: min–max over seeds)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize="small")
+        in_zoom = "penalty" not in str(method)
+        for axis in (full, zoom) if in_zoom else (full,):
+            axis.plot(centres, np.nanmean(stacked, axis=0), label=label, color=method_color(str(method)))
+            if len(per_seed) > 1:
+                low, high = np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0)
+                axis.fill_between(centres, low, high, color=method_color(str(method)), alpha=0.2)
+    for axis in (full, zoom):
+        axis.axhline(oracle_episode_reward, color="black", linestyle="--", label="oracle (expected)")
+        axis.set_xlabel("training steps (time slots)")
+        axis.grid(alpha=0.3)
+    full.set_ylabel("episode reward (sum over the episode's slots)")
+    full.set_title("(a) every agent")
+    zoom.set_title("(b) zoom: without the penalty method")
+    full.legend(fontsize="small")
+    figure.suptitle("Fig 4: training curves, N = 11, μ = 0.5 (band: min–max over seeds)")
     return figure
 
 
@@ -94,7 +118,13 @@ def three_panels(table: pd.DataFrame, x: str, x_label: str, title: str) -> Figur
             rows = rows.sort_values(x)
             unit = 1e-3 if column == "E_total" else 1.0  # J → kJ
             axis.errorbar(
-                rows[x], unit * rows[column], yerr=unit * rows[f"{column}_ci95"], marker="o", capsize=3, label=method
+                rows[x],
+                unit * rows[column],
+                yerr=unit * rows[f"{column}_ci95"],
+                marker="o",
+                capsize=3,
+                label=method,
+                color=method_color(str(method)),
             )
         axis.set_xlabel(x_label)
         axis.set_ylabel(label)
@@ -102,6 +132,7 @@ def three_panels(table: pd.DataFrame, x: str, x_label: str, title: str) -> Figur
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, -0.06), fontsize="small")
     figure.suptitle(title)
+    figure.subplots_adjust(wspace=0.28)  # room for each panel's axis label
     return figure
 
 

@@ -96,7 +96,7 @@ FIGURE_COLUMNS = {
 }
 
 
-def test_figures_quick_writes_every_csv_png_and_the_report(tmp_path: Path) -> None:
+def test_figures_quick_writes_every_csv_png_and_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "figures"
     main(["figures", "--quick", "--output", str(output), "--runs-dir", str(tmp_path / "runs")])
     for name, columns in FIGURE_COLUMNS.items():
@@ -110,3 +110,13 @@ def test_figures_quick_writes_every_csv_png_and_the_report(tmp_path: Path) -> No
     assert (fig6.loc[fig6["method"] == "oracle", "gap_pct"] == 0).all() and (fig6["gap_pct"] >= -1e-9).all()
     report = (output / "report.md").read_text()
     assert "33.7 %" in report and "| oracle |" in report and "Wall time" in report
+
+    (output / "report.md").unlink()
+    (output / "fig4_training.png").unlink()
+    main(["figures", "--redraw", "--output", str(output)])  # from the CSVs and run.json alone
+    assert (output / "report.md").read_text() == report
+    assert (output / "fig4_training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (output / "run.json").unlink()
+    with pytest.raises(SystemExit) as stop:
+        main(["figures", "--redraw", "--output", str(output)])
+    assert stop.value.code == 2 and "run.json is missing" in capsys.readouterr().err
