@@ -228,7 +228,7 @@ def _map(function: Callable[[Any], pd.DataFrame], items: list[Any], n_jobs: int)
 
 
 def figures(settings: FigureSettings, output: Path, runs_dir: Path) -> dict[str, Path]:
-    """Train what is missing, score every method, write the CSVs, PNGs and ``report.md`` into ``output``.
+    """Train what is missing, score every method, write the CSVs, ``run.json``, PNGs and ``report.md`` into ``output``.
 
     :param settings: budgets
     :param output: folder of the CSVs, PNGs and report (written atomically)
