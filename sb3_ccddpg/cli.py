@@ -119,16 +119,14 @@ def _compare(args: argparse.Namespace) -> None:
 def _figures(args: argparse.Namespace) -> None:
     if args.redraw:
         written = draw(args.output)
-        print("written:\n" + "\n".join(f"  {path}" for path in written.values()))
-        return
-    base = QUICK if args.quick else FigureSettings()
-    overrides = {
-        name: getattr(args, name)
-        for name in ("steps", "seeds", "n_states", "ga_evaluations", "n_jobs")
-        if getattr(args, name) is not None
-    }
-    settings = FigureSettings(**{**base.__dict__, **overrides})
-    written = figures(settings, args.output, args.runs_dir)
+    else:
+        base = QUICK if args.quick else FigureSettings()
+        overrides = {
+            name: getattr(args, name)
+            for name in ("steps", "seeds", "n_states", "ga_evaluations", "n_jobs")
+            if getattr(args, name) is not None
+        }
+        written = figures(FigureSettings(**{**base.__dict__, **overrides}), args.output, args.runs_dir)
     print("written:\n" + "\n".join(f"  {path}" for path in written.values()))
 
 

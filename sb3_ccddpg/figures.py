@@ -44,6 +44,8 @@ PAPER_CLAIMS = {
     ("E_total", "GA"): 57.0,
     ("E_total", "RA"): 75.1,
 }
+#: The tables a run writes (``<name>.csv``) and :func:`draw` reads back.
+TABLES = ("fig4_training", "fig5_n_uavs", "fig6_mu")
 CCDDPG = "CC-DDPG (paper)"
 CONDITIONED = "CC-DDPG (paper, μ-conditioned)"
 
@@ -258,8 +260,10 @@ def figures(settings: FigureSettings, output: Path, runs_dir: Path) -> dict[str,
     fig5 = fig5[fig5["method"] != CONDITIONED].reset_index(drop=True)
     fig6 = pd.concat([tables[(11, mu)].assign(mu=mu) for mu in settings.mus], ignore_index=True)
 
-    named = {"fig4_training": fig4, "fig5_n_uavs": fig5, "fig6_mu": fig6}
-    written = {f"{name}.csv": write_atomically(output / f"{name}.csv", t.to_csv(index=False)) for name, t in named.items()}
+    written = {
+        f"{name}.csv": write_atomically(output / f"{name}.csv", table.to_csv(index=False))
+        for name, table in zip(TABLES, (fig4, fig5, fig6), strict=True)
+    }
     record = {"settings": asdict(settings), "wall_seconds": time.perf_counter() - start, "command": sys.argv}
     written["run.json"] = write_atomically(output / "run.json", json.dumps(record, indent=2))
     return written | draw(output)
@@ -274,10 +278,10 @@ def draw(output: Path) -> dict[str, Path]:
     :return: written files by name
     :raises FileNotFoundError: naming the first missing input
     """
-    for name in ("fig4_training.csv", "fig5_n_uavs.csv", "fig6_mu.csv", "run.json"):
+    for name in (*(f"{table}.csv" for table in TABLES), "run.json"):
         if not (output / name).exists():
             raise FileNotFoundError(f"{output / name} is missing: run `sb3-ccddpg figures --output {output}` first")
-    fig4, fig5, fig6 = (pd.read_csv(output / f"{name}.csv") for name in ("fig4_training", "fig5_n_uavs", "fig6_mu"))
+    fig4, fig5, fig6 = (pd.read_csv(output / f"{name}.csv") for name in TABLES)
     record = json.loads((output / "run.json").read_text())
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in record["settings"].items()}
     settings = FigureSettings(**fields)
