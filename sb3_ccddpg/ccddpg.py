@@ -48,6 +48,9 @@ class CCDDPG(DDPG):
     :param exploration_noise: σ of the Gaussian exploration noise in action units, ≥ 0; used when
         ``action_noise`` is ``None`` (0 disables exploration noise)
     :param action_noise: a custom SB3 action noise, replacing ``exploration_noise``
+    :param refine_exploration: with a twin-assisted ``decision`` (policy keyword), also refine the actions
+        explored during training, so the critic learns on refined actions; ``False`` explores with the actor
+        alone, as the paper does, and the decision mode applies only when acting (``predict``)
     :param replay_buffer_class: replay buffer class
     :param replay_buffer_kwargs: its keyword arguments
     :param optimize_memory_usage: SB3's memory-efficient replay buffer variant
@@ -84,6 +87,7 @@ class CCDDPG(DDPG):
         gradient_steps: int = 1,
         exploration_noise: float = 0.05,
         action_noise: ActionNoise | None = None,
+        refine_exploration: bool = False,
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
         optimize_memory_usage: bool = False,
@@ -121,6 +125,7 @@ class CCDDPG(DDPG):
             _init_setup_model=False,
         )
         self.exploration_noise = exploration_noise
+        self.refine_exploration = refine_exploration
         if _init_setup_model:
             self._setup_model()
 
@@ -143,9 +148,15 @@ class CCDDPG(DDPG):
     ) -> tuple[np.ndarray, np.ndarray]:
         """SB3's exploration (warm-up sample or actor output plus noise, clipped), re-projected to a feasible action.
 
+        The actor's output is refined by the policy's decision mode only with ``refine_exploration``.
+
         :return: the executed action and the replay-buffer action: the same array
         """
-        action, _ = super()._sample_action(learning_starts, action_noise, n_envs)
+        if self.refine_exploration:
+            action, _ = super()._sample_action(learning_starts, action_noise, n_envs)
+        else:
+            with self.policy.actor_alone():
+                action, _ = super()._sample_action(learning_starts, action_noise, n_envs)
         feasible = canonical_action(action, self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])
         feasible = feasible.astype(np.float32)
         return feasible, feasible

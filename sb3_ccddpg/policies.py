@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -236,6 +238,15 @@ class CCDDPGPolicy(TD3Policy):
             raise ValueError(f"decision={decision!r} needs decision_config (CCDDPG reads it from a SatGround-v0 env)")
         self.decision_kwargs: dict[str, Any] = {"decision": decision, "decision_config": config}
         self.refinement = None if config is None or decision == "actor" else TwinSearch(config, decision)
+
+    @contextmanager
+    def actor_alone(self) -> Iterator[None]:
+        """Inside the block, ``predict`` returns the actor's output without the twin-assisted refinement."""
+        refinement, self.refinement = self.refinement, None
+        try:
+            yield
+        finally:
+            self.refinement = refinement
 
     def predict(
         self,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import torch as th
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,17 +64,17 @@ def test_exact_search_beats_the_plain_search_and_never_the_oracle(seed: int) -> 
     assert optimum * (1 - 1e-9) <= exact <= plain
 
 
+def small_model(config: SatGroundConfig, decision: str, **kwargs: Any) -> CCDDPG:
+    policy_kwargs = {"net_arch": [16, 16], "branch_width": 8, "decision": decision}
+    return CCDDPG(
+        "CCDDPGPolicy", SatGroundEnv(config), learning_starts=20, batch_size=16, policy_kwargs=policy_kwargs, seed=0, **kwargs
+    )
+
+
 @pytest.mark.parametrize("mode", ["twin-search", "twin-search-exact"])
 def test_decision_is_used_in_training_and_kept_by_save_and_load(tmp_path: Path, mode: str) -> None:
     config = SatGroundConfig(n_uavs=4)
-    model = CCDDPG(
-        "CCDDPGPolicy",
-        SatGroundEnv(config),
-        learning_starts=20,
-        batch_size=16,
-        policy_kwargs={"net_arch": [16, 16], "branch_width": 8, "decision": mode},
-        seed=0,
-    )
+    model = small_model(config, mode, refine_exploration=True)
     model.learn(60)
     assert model.policy.decision_kwargs == {"decision": mode, "decision_config": config}
     observations = observe(config, np.random.default_rng(2).uniform(100, 1000, (10, 4)), 0.5)
@@ -81,10 +83,29 @@ def test_decision_is_used_in_training_and_kept_by_save_and_load(tmp_path: Path, 
     model.save(tmp_path / "model.zip")
     loaded = CCDDPG.load(tmp_path / "model.zip")
     after, _ = loaded.predict(observations, deterministic=True)
-    assert loaded.policy.decision_kwargs["decision"] == mode
+    assert loaded.policy.decision_kwargs["decision"] == mode and loaded.refine_exploration
     np.testing.assert_array_equal(before, after)
     buffer = model.replay_buffer.actions[20 : model.replay_buffer.size(), 0]
     assert_feasible_fixed_point(buffer, 4, 3)  # explored actions after warm-up: refined, noised, re-projected
+
+
+@pytest.mark.parametrize("mode", ["twin-search", "twin-search-exact"])
+def test_without_refine_exploration_training_is_the_papers(mode: str) -> None:
+    """The decision mode changes acting only: same seed, same explored actions and weights as the paper's actor."""
+    config = SatGroundConfig(n_uavs=4)
+    paper = small_model(config, "actor").learn(60)  # one after the other: seeding sets global generators
+    refined = small_model(config, mode).learn(60)
+    size = paper.replay_buffer.size()
+    np.testing.assert_array_equal(paper.replay_buffer.actions[:size], refined.replay_buffer.actions[:size])
+    for name, weight in paper.policy.state_dict().items():
+        th.testing.assert_close(weight, refined.policy.state_dict()[name], rtol=0, atol=0)
+    observations = observe(config, np.random.default_rng(3).uniform(100, 1000, (10, 4)), 0.5)
+    with refined.policy.actor_alone():
+        alone, _ = refined.predict(observations, deterministic=True)
+    np.testing.assert_array_equal(alone, paper.predict(observations, deterministic=True)[0])
+    acted, _ = refined.predict(observations, deterministic=True)
+    assert_feasible_fixed_point(acted, 4, 3)
+    assert refined.policy.refinement is not None  # restored after the block
 
 
 def test_unknown_decision_is_rejected() -> None:

@@ -42,7 +42,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "more-updates": {"gradient_steps": 4},
     "big-batch": {"batch_size": 512},
     "lr-decay": {"learning_rate": "linear:1e-3"},
-    "search-in-training": {"policy_kwargs": {"decision": "twin-search-exact"}},
+    "search-in-training": {"policy_kwargs": {"decision": "twin-search-exact"}, "refine_exploration": True},
     "softmax-assignment": {"policy_kwargs": {"assignment_temperature": 0.3}},
 }
 
