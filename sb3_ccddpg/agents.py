@@ -1,10 +1,12 @@
 """Every learning agent the experiments compare, built by name with the same bandit settings.
 
-CC-DDPG and the ablations the paper's claims need: SB3's ``DDPG``, ``TD3`` and ``SAC`` with their default
-``MlpPolicy`` (the env's decoder repairs their actions) and DDPG under the traditional penalty method
-(:class:`~sb3_ccddpg_envs.wrappers.ConstraintPenaltyWrapper`). All share γ = 0, learning rate 1e-3,
-batch 128, buffer 1e5 and 200 warm-up steps; DDPG and TD3 explore with Gaussian noise σ = 0.05 as CC-DDPG
-does, SAC with its own entropy term.
+CC-DDPG in its default configuration (``"ccddpg"``: the paper's training, decisions refined by the twin,
+:data:`~sb3_ccddpg.decision.DEFAULT_DECISION`), the paper's variant (``"ccddpg-paper"``: the actor decides
+alone, what the paper's Figs 4–6 rows use) and the ablations the paper's claims need: SB3's ``DDPG``,
+``TD3`` and ``SAC`` with their default ``MlpPolicy`` (the env's decoder repairs their actions) and DDPG
+under the traditional penalty method (:class:`~sb3_ccddpg_envs.wrappers.ConstraintPenaltyWrapper`). All
+share γ = 0, learning rate 1e-3, batch 128, buffer 1e5 and 200 warm-up steps; DDPG and TD3 explore with
+Gaussian noise σ = 0.05 as CC-DDPG does, SAC with its own entropy term.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise
 
 from sb3_ccddpg.ccddpg import CCDDPG
+from sb3_ccddpg.decision import DEFAULT_DECISION
 from sb3_ccddpg.evaluation import PolicyMethod
 from sb3_ccddpg_envs import ConstraintPenaltyWrapper, SatGroundConfig, SatGroundEnv, action_size
 
@@ -35,7 +38,8 @@ EXPLORATION_NOISE = 0.05
 
 #: Display names of the agents, by the name used on the command line.
 AGENT_LABELS = {
-    "ccddpg": "CC-DDPG (paper)",
+    "ccddpg": f"CC-DDPG ({DEFAULT_DECISION})",
+    "ccddpg-paper": "CC-DDPG (paper)",
     "ddpg": "DDPG (MlpPolicy)",
     "td3": "TD3 (MlpPolicy)",
     "sac": "SAC (MlpPolicy)",
@@ -46,6 +50,7 @@ AGENT_LABELS = {
 #: The algorithm class of each agent, for loading a saved one.
 AGENT_CLASSES: dict[str, type[BaseAlgorithm]] = {
     "ccddpg": CCDDPG,
+    "ccddpg-paper": CCDDPG,
     "ddpg": DDPG,
     "td3": TD3,
     "sac": SAC,
@@ -104,7 +109,9 @@ def make_agent(
     settings = {**BANDIT_SETTINGS, "seed": seed, "tensorboard_log": tensorboard_log, "verbose": verbose}
     settings.update(hyperparameters)
     sigma = settings.pop("exploration_noise", EXPLORATION_NOISE)
-    if algorithm == "ccddpg":
+    if algorithm == "ccddpg-paper":
+        settings["policy_kwargs"] = {**settings.get("policy_kwargs", {}), "decision": "actor"}
+    if algorithm in ("ccddpg", "ccddpg-paper"):
         return CCDDPG("CCDDPGPolicy", env, exploration_noise=sigma, **settings)
     if algorithm == "sac":
         return SAC("MlpPolicy", env, **settings)

@@ -12,6 +12,7 @@ from stable_baselines3.common.noise import ActionNoise, NormalActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
+from sb3_ccddpg.decision import DEFAULT_DECISION
 from sb3_ccddpg.policies import CCDDPGPolicy, ConstrainedActor
 from sb3_ccddpg_envs.decode import action_size, canonical_action
 
@@ -136,7 +137,7 @@ class CCDDPG(DDPG):
             configs = self.env.get_attr("config")
             self.policy_kwargs.setdefault("n_uavs", configs[0].n_uavs)
             self.policy_kwargs.setdefault("n_satellites", configs[0].n_satellites)
-        if self.env is not None and self.policy_kwargs.get("decision", "actor") != "actor":
+        if self.env is not None and self.policy_kwargs.get("decision", DEFAULT_DECISION) != "actor":
             self.policy_kwargs.setdefault("decision_config", self.env.get_attr("config")[0])
         if self.action_noise is None and self.exploration_noise > 0:
             dimension = action_size(self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])

@@ -41,7 +41,7 @@ class CompareSettings:
     mu: float = 0.5
     n_states: int = 1000
     seed: int = 0
-    agents: tuple[str, ...] = ("ccddpg", "ddpg", "td3", "sac", "ddpg-penalty")
+    agents: tuple[str, ...] = ("ccddpg", "ccddpg-paper", "ddpg", "td3", "sac", "ddpg-penalty")
     train_steps: int = 20_000
     ga_budgets: tuple[int, ...] = (1000, 5000, 20_000)
 

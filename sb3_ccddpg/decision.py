@@ -25,6 +25,8 @@ from sb3_ccddpg_envs.feasibility import rescale_sum
 
 #: Decision modes of :class:`~sb3_ccddpg.policies.CCDDPGPolicy`: the actor alone, or refined by the twin.
 DECISIONS = ("actor", "twin-search", "twin-search-exact")
+#: CC-DDPG's default decision mode: the best measured by ``sb3-ccddpg bench quality`` (docs/quality).
+DEFAULT_DECISION = "twin-search-exact"
 
 
 def single_moves(association: NDArray[np.int64], n_satellites: int) -> NDArray[np.int64]:

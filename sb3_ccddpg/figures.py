@@ -46,7 +46,9 @@ PAPER_CLAIMS = {
 }
 #: The tables a run writes (``<name>.csv``) and :func:`draw` reads back.
 TABLES = ("fig4_training", "fig5_n_uavs", "fig6_mu")
-CCDDPG = "CC-DDPG (paper)"
+#: The figures' CC-DDPG is the paper's variant: its actor decides alone.
+PAPER = "ccddpg-paper"
+CCDDPG = AGENT_LABELS[PAPER]
 CONDITIONED = "CC-DDPG (paper, μ-conditioned)"
 
 
@@ -103,7 +105,7 @@ def planned_runs(settings: FigureSettings) -> dict[str, TrainSettings]:
     :param settings: budgets
     :return: run settings by name
     """
-    base = TrainSettings(steps=settings.steps, checkpoint_every=settings.steps, tensorboard=True)
+    base = TrainSettings(algorithm=PAPER, steps=settings.steps, checkpoint_every=settings.steps, tensorboard=True)
     runs = [replace(base, seed=seed) for seed in range(settings.seeds)]
     runs += [replace(base, algorithm=algorithm) for algorithm in settings.ablations]
     runs += [replace(base, n_uavs=n) for n in settings.n_uavs]
@@ -213,7 +215,7 @@ def score_point(
     n_uavs, mu = point
     config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
     trained = {(r.algorithm, r.n_uavs, r.mu, r.observe_mu, r.seed): name for name, r in runs.items()}
-    name = trained[("ccddpg", n_uavs, mu, False, 0)]
+    name = trained[(PAPER, n_uavs, mu, False, 0)]
     methods = [_trained_method(runs[name], runs_dir / name, CCDDPG)]
     if n_uavs == 11:
         conditioned = next(name for name, run in runs.items() if run.observe_mu)
@@ -242,15 +244,10 @@ def figures(settings: FigureSettings, output: Path, runs_dir: Path) -> dict[str,
     train_all(runs, runs_dir, settings.n_jobs)
     curves = []
     for name, run in runs.items():
-        if (
-            run.n_uavs == 11
-            and run.mu == 0.5
-            and not run.observe_mu
-            and (run.algorithm != "ccddpg" or run.seed < settings.seeds)
-        ):
+        if run.n_uavs == 11 and run.mu == 0.5 and not run.observe_mu and (run.algorithm != PAPER or run.seed < settings.seeds):
             curve = monitor_curve(runs_dir / name)
             curve.insert(0, "seed", run.seed)
-            curve.insert(0, "method", CCDDPG if run.algorithm == "ccddpg" else AGENT_LABELS[run.algorithm])
+            curve.insert(0, "method", CCDDPG if run.algorithm == PAPER else AGENT_LABELS[run.algorithm])
             curves.append(curve)
     fig4 = pd.concat(curves, ignore_index=True)
 

@@ -14,7 +14,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
-from sb3_ccddpg.decision import DECISIONS, TwinSearch
+from sb3_ccddpg.decision import DECISIONS, DEFAULT_DECISION, TwinSearch
 from sb3_ccddpg.torch_layers import ChannelHead, ShareHead
 from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.decode import action_size
@@ -153,7 +153,8 @@ class CCDDPGPolicy(TD3Policy):
         training-time softmax relaxation of the satellite choice (annealed by ``CCDDPG`` to a tenth of it)
     :param decision: ``"actor"`` (the paper's policy: act with the actor's output), or a twin-assisted
         refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.decision`):
-        ``"twin-search"`` or ``"twin-search-exact"``
+        ``"twin-search"`` or ``"twin-search-exact"`` (the default, the best measured: the actor proposes the
+        satellite assignment, the twin scores its single-UAV moves with the exact channels and shares)
     :param decision_config: the env configuration the refinement scores with (``CCDDPG`` reads it from a
         ``SatGround-v0`` env when not given); unused with ``"actor"``
     :param activation_fn: activation of the trunk and critic
@@ -182,7 +183,7 @@ class CCDDPGPolicy(TD3Policy):
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
         assignment_temperature: float | None = None,
-        decision: str = "actor",
+        decision: str = DEFAULT_DECISION,
         decision_config: SatGroundConfig | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
         features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,

@@ -1,7 +1,8 @@
 """The delay–energy trade-off as a multi-objective Optuna study over μ, with two exact reference fronts.
 
 μ is the operator's preference between delay and energy, so the study does not tune it to one value: each
-trial picks μ and the initial scales α0, α_j, trains CC-DDPG at that μ and reports (mean T_total, mean
+trial picks μ and the initial scales α0, α_j, trains CC-DDPG's paper variant (the actor decides alone, so the
+scales show) at that μ and reports (mean T_total, mean
 E_total) on validation states as two objectives to minimise, with the C6/C7 violation rates as constraints
 (``Trial.set_constraint``: a trial is feasible when both rates are 0). References on the same axes:
 
@@ -73,7 +74,7 @@ def _objectives(settings: TradeoffSettings, trial: optuna.Trial) -> tuple[float,
         "alpha_init": trial.suggest_float("alpha_init", 0.5, 0.999),
     }
     config = SatGroundConfig(n_uavs=settings.n_uavs, mu=mu)
-    model = make_agent("ccddpg", config, settings.seed, policy_kwargs=scales)
+    model = make_agent("ccddpg-paper", config, settings.seed, policy_kwargs=scales)
     model.learn(settings.steps)
     frame = evaluate(PolicyMethod(model, config, "trial"), config, settings.n_eval_states, VALIDATION_SEED)
     trial.set_constraint("C6_violation_rate", float(1 - frame["C6_ok"].mean()))

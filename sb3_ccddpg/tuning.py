@@ -2,7 +2,9 @@
 
 Conventions follow rl-baselines3-zoo: a TPE sampler (multivariate), a median pruner fed by an evaluation
 callback during training, ``load_if_exists`` so that a second call continues the study, and the best
-parameters written as a YAML file that ``sb3-ccddpg train --hyperparams`` accepts. Trials are scored by the
+parameters written as a YAML file that ``sb3-ccddpg train --hyperparams`` accepts. Trials train the paper's
+variant (``"ccddpg-paper"``: the actor decides alone), since the actor is what the hyperparameters change; the
+default decision mode refines its proposals on top. Trials are scored by the
 common harness (:func:`~sb3_ccddpg.evaluation.evaluate`) on *validation* states (seed
 :data:`VALIDATION_SEED`), never on the held-out test states of tables and figures.
 """
@@ -127,7 +129,7 @@ class TrialEvalCallback(BaseCallback):
 
 def _objective(settings: TuneSettings, trial: optuna.Trial) -> float:
     config = SatGroundConfig(n_uavs=settings.n_uavs, mu=settings.mu)
-    model = make_agent("ccddpg", config, settings.seed, **sample_hyperparameters(trial))
+    model = make_agent("ccddpg-paper", config, settings.seed, **sample_hyperparameters(trial))
     every = max(settings.steps // settings.evaluations, 1)
     callback = TrialEvalCallback(trial, config, every, settings.n_eval_states)
     model.learn(settings.steps, callback=callback)

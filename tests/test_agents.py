@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sb3_ccddpg.agents import AGENT_LABELS, agent_method, make_agent
+from sb3_ccddpg.decision import DEFAULT_DECISION
 from sb3_ccddpg_envs import ConstraintPenaltyWrapper, SatGroundConfig, SatGroundEnv
 
 CONFIG = SatGroundConfig(n_uavs=3, n_satellites=2)
@@ -74,3 +75,12 @@ def test_penalty_agent_reads_actions_as_it_was_trained() -> None:
 def test_unknown_agent_is_rejected() -> None:
     with pytest.raises(ValueError, match="algorithm must be one of"):
         make_agent("ppo", CONFIG, seed=0)
+
+
+def test_paper_variant_decides_with_its_actor_and_the_default_with_the_twin() -> None:
+    tuned = {"policy_kwargs": {"branch_width": 8}}  # e.g. from `train --hyperparams`: merged, not replaced
+    paper = make_agent("ccddpg-paper", CONFIG, seed=0, **tuned)
+    default = make_agent("ccddpg", CONFIG, seed=0, **tuned)
+    assert paper.policy.decision_kwargs["decision"] == "actor" and paper.policy.refinement is None
+    assert default.policy.decision_kwargs == {"decision": DEFAULT_DECISION, "decision_config": CONFIG}
+    assert paper.policy_kwargs["branch_width"] == default.policy_kwargs["branch_width"] == 8

@@ -12,7 +12,9 @@ from sb3_ccddpg.compare import CompareSettings, compare
 
 
 def test_compare_writes_every_method_with_its_gap(tmp_path: Path) -> None:
-    settings = CompareSettings(n_uavs=3, n_states=6, agents=("ccddpg", "ddpg-penalty"), train_steps=40, ga_budgets=(100,))
+    settings = CompareSettings(
+        n_uavs=3, n_states=6, agents=("ccddpg-paper", "ddpg-penalty"), train_steps=40, ga_budgets=(100,)
+    )
     table = compare(settings, tmp_path, progress=False)
     expected = ["oracle", "equal split", "RA", "CC-DDPG (paper), 40 steps", "DDPG (penalty), 40 steps", "GA (100 evals)"]
     assert list(table.index) == expected
