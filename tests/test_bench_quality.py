@@ -12,16 +12,28 @@ from sb3_ccddpg.decision import DECISIONS
 
 def test_run_continues_from_its_last_checkpoint(tmp_path: Path) -> None:
     run_dir = tmp_path / run_name("paper", 3, 0.5, 0)
-    first = run_variant("paper", 3, 0.5, 0, (120,), 5, run_dir)
-    assert sorted(first["decision"]) == sorted(DECISIONS)
+    first = run_variant("paper", 3, 0.5, 0, (0, 120), 5, run_dir)
+    assert sorted(first["decision"]) == sorted(2 * DECISIONS)
+    assert (first.loc[first["steps"] == 0, "train_s"] == 0).all()  # checkpoint 0: the untrained agent
     assert (run_dir / "checkpoints" / "model_120_steps.zip").exists()
     assert (run_dir / "checkpoints" / "replay_buffer_120_steps.pkl").exists()
 
-    both = run_variant("paper", 3, 0.5, 0, (120, 240), 5, run_dir)
-    kept = both[both["steps"] == 120].reset_index(drop=True)
-    pd.testing.assert_frame_equal(kept, first, check_dtype=False)  # the first checkpoint is not trained again
-    assert sorted(both["steps"].unique()) == [120, 240]
+    both = run_variant("paper", 3, 0.5, 0, (0, 120, 240), 5, run_dir)
+    kept = both[both["steps"] <= 120].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, first, check_dtype=False)  # finished checkpoints are not trained again
+    assert sorted(both["steps"].unique()) == [0, 120, 240]
     assert (run_dir / "checkpoints" / "model_240_steps.zip").exists()
     later = both[both["steps"] == 240]
-    assert (later["train_s"] > first["train_s"].iloc[0]).all()  # training time accumulates across calls
+    assert (later["train_s"] > first["train_s"].max()).all()  # training time accumulates across calls
     pd.testing.assert_frame_equal(pd.read_csv(run_dir / "rows.csv"), both, check_dtype=False)
+
+
+def test_untrained_checkpoint_of_a_resumed_run_is_the_seeds_initial_agent(tmp_path: Path) -> None:
+    run_dir = tmp_path / run_name("paper", 3, 0.5, 1)
+    run_variant("paper", 3, 0.5, 1, (300,), 5, run_dir)  # past the 200 warm-up steps
+    added = run_variant("paper", 3, 0.5, 1, (0, 300), 5, run_dir)  # 0 asked for after training
+    fresh = run_variant("paper", 3, 0.5, 1, (0,), 5, tmp_path / "fresh")
+    columns = ["decision", "objective", "T_total", "E_total"]
+    pd.testing.assert_frame_equal(
+        added[added["steps"] == 0][columns].reset_index(drop=True), fresh[columns].reset_index(drop=True)
+    )

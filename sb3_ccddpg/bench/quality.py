@@ -60,15 +60,42 @@ def run_name(variant: str, n_uavs: int, mu: float, seed: int) -> str:
     return f"{variant}_n{n_uavs}_mu{mu:g}_seed{seed}"
 
 
+def _evaluate_decisions(
+    model: BaseAlgorithm, config: SatGroundConfig, n_states: int, key: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One row per decision mode: the trained model evaluated on the held-out states, its own mode restored."""
+    policy = model.policy
+    if not isinstance(policy, CCDDPGPolicy):
+        raise TypeError(f"expected a CCDDPGPolicy, got {type(policy).__name__}")
+    trained_as = policy.decision_kwargs["decision"]
+    rows = []
+    for decision in DECISIONS:
+        policy.set_decision(decision, config)
+        frame = evaluate(PolicyMethod(model, config, decision), config, n_states, HELD_OUT_SEED)
+        rows.append(
+            {
+                **key,
+                "decision": decision,
+                "objective": frame["objective"].mean(),
+                "T_total": frame["T_total"].mean(),
+                "E_total": frame["E_total"].mean(),
+                "decision_ms": 1e3 * frame["decision_time_s"].mean(),
+            }
+        )
+    policy.set_decision(trained_as, config if trained_as != "actor" else None)
+    return rows
+
+
 def run_variant(
     variant: str, n_uavs: int, mu: float, seed: int, checkpoints: tuple[int, ...], n_states: int, run_dir: Path
 ) -> pd.DataFrame:
     """Train one variant for one (N, μ, seed) and evaluate it with every decision mode at each checkpoint.
 
-    After each checkpoint the rows so far (``rows.csv``) and the model with its replay buffer
-    (``checkpoints/``) are written into ``run_dir``, so a run that is stopped continues from its last
-    checkpoint when called again (the random streams restart there, so a resumed run is not bit-identical to
-    an uninterrupted one).
+    Checkpoint 0 is the untrained agent (the same seed gives the same initial weights): what the decision
+    modes achieve before any learning. After each checkpoint the rows so far (``rows.csv``) and the model
+    with its replay buffer (``checkpoints/``) are written into ``run_dir``, so a run that is stopped continues
+    from its last checkpoint when called again (the random streams restart there, so a resumed run is not
+    bit-identical to an uninterrupted one).
 
     :param run_dir: the run's folder
     :return: one row per (checkpoint, decision): objective, T_total, E_total, decision time, training time
@@ -78,43 +105,30 @@ def run_variant(
     rows_file = run_dir / "rows.csv"
     previous = pd.read_csv(rows_file) if rows_file.exists() else pd.DataFrame(columns=["steps", "train_s"])
     done = sorted(set(previous["steps"]) & set(checkpoints))
+    rows = previous[previous["steps"].isin(done)].to_dict("records")
+    key = {"variant": variant, "n_uavs": n_uavs, "mu": mu, "seed": seed}
+    if 0 in checkpoints and 0 not in done:
+        untrained = make_agent("ccddpg", config, seed, **_constructor_arguments(variant))
+        rows += [{**row, "steps": 0, "train_s": 0.0} for row in _evaluate_decisions(untrained, config, n_states, key)]
+        write_atomically(rows_file, pd.DataFrame(rows).to_csv(index=False))
+    remaining = sorted(set(checkpoints) - set(done) - {0})
+    if not remaining:
+        return pd.DataFrame(rows)
+    trained = [steps for steps in done if steps > 0]
     model: BaseAlgorithm
-    if done:
-        model = CCDDPG.load(run_dir / "checkpoints" / f"model_{done[-1]}_steps.zip", env=make_env("ccddpg", config))
-        model.load_replay_buffer(run_dir / "checkpoints" / f"replay_buffer_{done[-1]}_steps.pkl")
-        previous = previous[previous["steps"].isin(done)]
-        training_seconds = float(previous.loc[previous["steps"] == done[-1], "train_s"].iloc[0])
+    if trained:
+        model = CCDDPG.load(run_dir / "checkpoints" / f"model_{trained[-1]}_steps.zip", env=make_env("ccddpg", config))
+        model.load_replay_buffer(run_dir / "checkpoints" / f"replay_buffer_{trained[-1]}_steps.pkl")
+        training_seconds = float(previous.loc[previous["steps"] == trained[-1], "train_s"].iloc[0])
     else:
         model = make_agent("ccddpg", config, seed, **_constructor_arguments(variant))
-        previous, training_seconds = previous.iloc[0:0], 0.0
-    policy = model.policy
-    if not isinstance(policy, CCDDPGPolicy):
-        raise TypeError(f"expected a CCDDPGPolicy, got {type(policy).__name__}")
-    trained_as = policy.decision_kwargs["decision"]
-    rows = previous.to_dict("records")
-    for budget in sorted(set(checkpoints) - set(done)):
+        training_seconds = 0.0
+    for budget in remaining:
         start = time.perf_counter()
         model.learn(budget - model.num_timesteps, reset_num_timesteps=False)
         training_seconds += time.perf_counter() - start
-        for decision in DECISIONS:
-            policy.set_decision(decision, config)
-            frame = evaluate(PolicyMethod(model, config, decision), config, n_states, HELD_OUT_SEED)
-            rows.append(
-                {
-                    "variant": variant,
-                    "decision": decision,
-                    "n_uavs": n_uavs,
-                    "mu": mu,
-                    "seed": seed,
-                    "steps": budget,
-                    "objective": frame["objective"].mean(),
-                    "T_total": frame["T_total"].mean(),
-                    "E_total": frame["E_total"].mean(),
-                    "decision_ms": 1e3 * frame["decision_time_s"].mean(),
-                    "train_s": training_seconds,
-                }
-            )
-        policy.set_decision(trained_as, config if trained_as != "actor" else None)
+        evaluated = _evaluate_decisions(model, config, n_states, key)
+        rows += [{**row, "steps": budget, "train_s": training_seconds} for row in evaluated]
         save_checkpoint(model, run_dir / "checkpoints")
         write_atomically(rows_file, pd.DataFrame(rows).to_csv(index=False))
     return pd.DataFrame(rows)
@@ -163,14 +177,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-uavs", type=int, nargs="+", default=[6, 11], help="N values")
     parser.add_argument("--mus", type=float, nargs="+", default=[0.1, 0.5, 0.9], help="μ values")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per point")
-    parser.add_argument("--checkpoints", type=int, nargs="+", default=[20_000, 50_000, 100_000], help="step budgets")
+    parser.add_argument(
+        "--checkpoints", type=int, nargs="+", default=[0, 20_000, 50_000, 100_000], help="step budgets (0: untrained)"
+    )
     parser.add_argument("--n-states", type=int, default=1000, help="held-out states per evaluation")
     parser.add_argument("--n-jobs", type=int, default=1, help="training processes at once")
     parser.add_argument("--output", type=Path, default=Path("results/quality"), help="result folder")
-    parser.add_argument("--quick", action="store_true", help="N = 6, μ = 0.5, 2 seeds, 500/1000 steps, 50 states")
+    parser.add_argument("--quick", action="store_true", help="N = 6, μ = 0.5, 2 seeds, 0/500/1000 steps, 50 states")
     args = parser.parse_args(argv)
     if args.quick:
-        args.n_uavs, args.mus, args.seeds, args.checkpoints, args.n_states = [6], [0.5], 2, [500, 1000], 50
+        args.n_uavs, args.mus, args.seeds, args.checkpoints, args.n_states = [6], [0.5], 2, [0, 500, 1000], 50
 
     jobs = [
         (variant, n, mu, seed, tuple(args.checkpoints), args.n_states)
