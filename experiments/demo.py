@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from sb3_ccddpg import CCDDPG, SatGroundInfoCallback
+from sb3_ccddpg.agents import AGENT_LABELS
 from sb3_ccddpg.baselines import EqualSplit, RandomAlgorithm
 from sb3_ccddpg.evaluation import AllocationMethod, PolicyMethod, evaluate, summarize
 from sb3_ccddpg.oracle import Oracle
@@ -35,7 +36,8 @@ def main() -> None:
 
     held_out_seed = 1_000_000 + args.seed  # never the training seed's states
     held_out = {"n_states": args.n_states, "seed": held_out_seed, "progress": True}
-    frames = [evaluate(PolicyMethod(model, config, f"CC-DDPG ({args.steps} steps)"), config, **held_out)]
+    label = f"{AGENT_LABELS['ccddpg']}, {args.steps} steps"
+    frames = [evaluate(PolicyMethod(model, config, label), config, **held_out)]
     model.policy.set_decision("actor")  # the same trained model, its actor deciding alone
     frames.append(evaluate(PolicyMethod(model, config, "its actor alone (paper)"), config, **held_out))
     baselines: list[AllocationMethod] = [Oracle(config), EqualSplit(config), RandomAlgorithm(config, seed=args.seed)]

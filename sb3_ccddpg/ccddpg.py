@@ -14,6 +14,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 
 from sb3_ccddpg.decision import DEFAULT_DECISION
 from sb3_ccddpg.policies import CCDDPGPolicy, ConstrainedActor
+from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.decode import action_size, canonical_action
 
 SelfCCDDPG = TypeVar("SelfCCDDPG", bound="CCDDPG")
@@ -119,7 +120,8 @@ class CCDDPG(DDPG):
             optimize_memory_usage=optimize_memory_usage,
             n_steps=n_steps,
             tensorboard_log=tensorboard_log,
-            policy_kwargs=policy_kwargs,
+            # The default decision is written into policy_kwargs, so a saved model keeps the one it was built with.
+            policy_kwargs={"decision": DEFAULT_DECISION, **(policy_kwargs or {})},
             verbose=verbose,
             seed=seed,
             device=device,
@@ -137,7 +139,11 @@ class CCDDPG(DDPG):
             configs = self.env.get_attr("config")
             self.policy_kwargs.setdefault("n_uavs", configs[0].n_uavs)
             self.policy_kwargs.setdefault("n_satellites", configs[0].n_satellites)
-        if self.env is not None and self.policy_kwargs.get("decision", DEFAULT_DECISION) != "actor":
+        # Models saved before decision modes existed have none in their policy_kwargs: their actor decided alone.
+        self.policy_kwargs.setdefault("decision", "actor")
+        if self.refine_exploration and self.policy_kwargs["decision"] == "actor":
+            raise ValueError("refine_exploration=True needs a twin-assisted decision (policy_kwargs['decision']), got 'actor'")
+        if self.env is not None and self.policy_kwargs["decision"] != "actor":
             self.policy_kwargs.setdefault("decision_config", self.env.get_attr("config")[0])
         if self.action_noise is None and self.exploration_noise > 0:
             dimension = action_size(self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])
@@ -161,6 +167,20 @@ class CCDDPG(DDPG):
         feasible = canonical_action(action, self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])
         feasible = feasible.astype(np.float32)
         return feasible, feasible
+
+    def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
+        """Choose how the trained policy decides (see :meth:`CCDDPGPolicy.set_decision`); kept by ``save``.
+
+        :param decision: one of :data:`~sb3_ccddpg.decision.DECISIONS`
+        :param config: the env configuration the refinement scores with; default: the one the policy already
+            has, else the env's
+        """
+        if config is None and decision != "actor":
+            config = self.policy.decision_kwargs["decision_config"]
+            if config is None and self.env is not None:
+                config = self.env.get_attr("config")[0]
+        self.policy.set_decision(decision, config)
+        self.policy_kwargs.update(self.policy.decision_kwargs)
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """SB3's DDPG update, then α0 and α_j recorded as ``ccddpg/alpha0`` and ``ccddpg/alpha_j/<j>``.

@@ -152,7 +152,8 @@ class CCDDPGPolicy(TD3Policy):
     :param assignment_temperature: ``None`` for the paper's hard argmax, or the initial temperature of the
         training-time softmax relaxation of the satellite choice (annealed by ``CCDDPG`` to a tenth of it)
     :param decision: ``"actor"`` (the paper's policy: act with the actor's output), or a twin-assisted
-        refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.decision`):
+        refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.decision`; ``CCDDPG``
+        explores with the actor alone unless ``refine_exploration``):
         ``"twin-search"`` or ``"twin-search-exact"`` (the default, the best measured: the actor proposes the
         satellite assignment, the twin scores its single-UAV moves with the exact channels and shares)
     :param decision_config: the env configuration the refinement scores with (``CCDDPG`` reads it from a
@@ -196,7 +197,6 @@ class CCDDPGPolicy(TD3Policy):
     ) -> None:
         if n_uavs is None or n_satellites is None:
             raise ValueError("CCDDPGPolicy needs n_uavs and n_satellites (CCDDPG reads them from a SatGround-v0 env)")
-        self.set_decision(decision, decision_config)
         self.head_kwargs: dict[str, Any] = {
             "n_uavs": n_uavs,
             "n_satellites": n_satellites,
@@ -220,6 +220,7 @@ class CCDDPGPolicy(TD3Policy):
             n_critics=n_critics,
             share_features_extractor=share_features_extractor,
         )
+        self.set_decision(decision, decision_config)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()

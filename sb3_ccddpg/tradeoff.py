@@ -2,9 +2,9 @@
 
 μ is the operator's preference between delay and energy, so the study does not tune it to one value: each
 trial picks μ and the initial scales α0, α_j, trains CC-DDPG's paper variant (the actor decides alone, so the
-scales show) at that μ and reports (mean T_total, mean
-E_total) on validation states as two objectives to minimise, with the C6/C7 violation rates as constraints
-(``Trial.set_constraint``: a trial is feasible when both rates are 0). References on the same axes:
+scales show) at that μ and reports (mean T_total, mean E_total) on validation states as two objectives to
+minimise, with the C6/C7 violation rates as constraints (``Trial.set_constraint``: a trial is feasible when
+both rates are 0). References on the same axes:
 
 - the oracle's front: the exact optimum solved over a μ grid, averaged over the same validation states;
 - pymoo's NSGA-II over allocations for one fixed state (delay and energy as two objectives, the decoder as

@@ -3,10 +3,10 @@
 Conventions follow rl-baselines3-zoo: a TPE sampler (multivariate), a median pruner fed by an evaluation
 callback during training, ``load_if_exists`` so that a second call continues the study, and the best
 parameters written as a YAML file that ``sb3-ccddpg train --hyperparams`` accepts. Trials train the paper's
-variant (``"ccddpg-paper"``: the actor decides alone), since the actor is what the hyperparameters change; the
-default decision mode refines its proposals on top. Trials are scored by the
-common harness (:func:`~sb3_ccddpg.evaluation.evaluate`) on *validation* states (seed
-:data:`VALIDATION_SEED`), never on the held-out test states of tables and figures.
+variant (``"ccddpg-paper"``: the actor decides alone), since the actor is what the hyperparameters change;
+the default decision mode refines its proposals on top. Trials are scored by the common harness
+(:func:`~sb3_ccddpg.evaluation.evaluate`) on *validation* states (seed :data:`VALIDATION_SEED`), never on
+the held-out test states of tables and figures.
 """
 
 from __future__ import annotations

@@ -108,6 +108,11 @@ def test_without_refine_exploration_training_is_the_papers(mode: str) -> None:
     assert refined.policy.refinement is not None  # restored after the block
 
 
+def test_refine_exploration_needs_a_twin_assisted_decision() -> None:
+    with pytest.raises(ValueError, match="refine_exploration=True needs a twin-assisted decision"):
+        CCDDPG("CCDDPGPolicy", SatGroundEnv(n_uavs=3), refine_exploration=True, policy_kwargs={"decision": "actor"})
+
+
 def test_unknown_decision_is_rejected() -> None:
     with pytest.raises(ValueError, match="decision must be one of"):
         CCDDPG("CCDDPGPolicy", SatGroundEnv(n_uavs=3), policy_kwargs={"decision": "oracle"})

@@ -9,7 +9,8 @@ import pytest
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_ccddpg import CCDDPG
-from sb3_ccddpg_envs import SatGroundEnv
+from sb3_ccddpg.decision import DEFAULT_DECISION
+from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv
 
 
 @pytest.mark.parametrize("n_envs", [1, 4])
@@ -33,6 +34,10 @@ def test_round_trip_keeps_predictions_scales_and_arguments(tmp_path: Path, n_env
     loaded = CCDDPG.load(tmp_path / "model.zip", env=env)
     after, _ = loaded.predict(observations, deterministic=True)
     np.testing.assert_array_equal(after, before)
+    with model.policy.actor_alone(), loaded.policy.actor_alone():  # the actors too, not only the twin's choices
+        np.testing.assert_array_equal(
+            loaded.predict(observations, deterministic=True)[0], model.predict(observations, deterministic=True)[0]
+        )
     assert loaded.actor.alpha0 == model.actor.alpha0 and loaded.actor.alpha == model.actor.alpha
     assert model.actor.alpha0 != pytest.approx(0.9)  # the scale was trained, and the trained value reloaded
     assert loaded.exploration_noise == 0.1 and loaded.gamma == 0.0
@@ -54,9 +59,49 @@ def test_load_without_env_predicts(tmp_path: Path) -> None:
 
 def test_same_seed_same_actions() -> None:
     def actions(seed: int) -> np.ndarray:
-        model = CCDDPG("CCDDPGPolicy", SatGroundEnv(n_uavs=4), learning_starts=20, batch_size=16, seed=seed)
+        model = CCDDPG(
+            "CCDDPGPolicy",
+            SatGroundEnv(n_uavs=4),
+            learning_starts=20,
+            batch_size=16,
+            policy_kwargs={"decision": "actor"},  # the actor's own outputs, not the twin's few choices
+            seed=seed,
+        )
         model.learn(60)
         return model.predict(np.linspace(0.1, 1, 4, dtype=np.float32), deterministic=True)[0]
 
     np.testing.assert_array_equal(actions(5), actions(5))
     assert not np.array_equal(actions(5), actions(6))
+
+
+def test_set_decision_is_kept_by_save_and_load(tmp_path: Path) -> None:
+    config = SatGroundConfig(n_uavs=4)
+    model = CCDDPG("CCDDPGPolicy", SatGroundEnv(config), seed=0)
+    assert model.policy.decision_kwargs["decision"] == DEFAULT_DECISION
+    observations = np.random.default_rng(1).uniform(0, 1, (10, 4)).astype(np.float32)
+    with model.policy.actor_alone():
+        alone, _ = model.predict(observations, deterministic=True)
+    model.set_decision("actor")
+    model.save(tmp_path / "model.zip")
+    loaded = CCDDPG.load(tmp_path / "model.zip")
+    assert loaded.policy.decision_kwargs == {"decision": "actor", "decision_config": None}
+    np.testing.assert_array_equal(loaded.predict(observations, deterministic=True)[0], alone)
+    with pytest.raises(ValueError, match="needs decision_config"):
+        loaded.set_decision("twin-search")  # no env and no configuration to score with
+    loaded.set_decision("twin-search", config)
+    assert loaded.policy_kwargs["decision"] == "twin-search"
+
+
+def test_models_saved_before_decision_modes_load_with_their_actor_deciding(tmp_path: Path) -> None:
+    config = SatGroundConfig(n_uavs=4)
+    model = CCDDPG("CCDDPGPolicy", SatGroundEnv(config), seed=0)
+    for key in ("decision", "decision_config"):  # what such a save holds: neither key
+        model.policy_kwargs.pop(key, None)
+    model.save(tmp_path / "old.zip")
+    observations = np.random.default_rng(2).uniform(0, 1, (10, 4)).astype(np.float32)
+    with model.policy.actor_alone():
+        alone, _ = model.predict(observations, deterministic=True)
+    for env in (None, SatGroundEnv(config)):
+        loaded = CCDDPG.load(tmp_path / "old.zip", env=env)
+        assert loaded.policy.decision_kwargs["decision"] == "actor"
+        np.testing.assert_array_equal(loaded.predict(observations, deterministic=True)[0], alone)

@@ -63,26 +63,28 @@ def run_name(variant: str, n_uavs: int, mu: float, seed: int) -> str:
 def _evaluate_decisions(
     model: BaseAlgorithm, config: SatGroundConfig, n_states: int, key: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """One row per decision mode: the trained model evaluated on the held-out states, its own mode restored."""
+    """One row per decision mode: the model evaluated on the held-out states; its own mode is restored after."""
     policy = model.policy
     if not isinstance(policy, CCDDPGPolicy):
         raise TypeError(f"expected a CCDDPGPolicy, got {type(policy).__name__}")
-    trained_as = policy.decision_kwargs["decision"]
+    own_mode = dict(policy.decision_kwargs)
     rows = []
-    for decision in DECISIONS:
-        policy.set_decision(decision, config)
-        frame = evaluate(PolicyMethod(model, config, decision), config, n_states, HELD_OUT_SEED)
-        rows.append(
-            {
-                **key,
-                "decision": decision,
-                "objective": frame["objective"].mean(),
-                "T_total": frame["T_total"].mean(),
-                "E_total": frame["E_total"].mean(),
-                "decision_ms": 1e3 * frame["decision_time_s"].mean(),
-            }
-        )
-    policy.set_decision(trained_as, config if trained_as != "actor" else None)
+    try:
+        for decision in DECISIONS:
+            policy.set_decision(decision, config)
+            frame = evaluate(PolicyMethod(model, config, decision), config, n_states, HELD_OUT_SEED)
+            rows.append(
+                {
+                    **key,
+                    "decision": decision,
+                    "objective": frame["objective"].mean(),
+                    "T_total": frame["T_total"].mean(),
+                    "E_total": frame["E_total"].mean(),
+                    "decision_ms": 1e3 * frame["decision_time_s"].mean(),
+                }
+            )
+    finally:
+        policy.set_decision(own_mode["decision"], own_mode["decision_config"])
     return rows
 
 
@@ -92,10 +94,11 @@ def run_variant(
     """Train one variant for one (N, μ, seed) and evaluate it with every decision mode at each checkpoint.
 
     Checkpoint 0 is the untrained agent (the same seed gives the same initial weights): what the decision
-    modes achieve before any learning. After each checkpoint the rows so far (``rows.csv``) and the model
-    with its replay buffer (``checkpoints/``) are written into ``run_dir``, so a run that is stopped continues
-    from its last checkpoint when called again (the random streams restart there, so a resumed run is not
-    bit-identical to an uninterrupted one).
+    modes achieve before any learning. The variants change training only, so their checkpoint-0 rows agree;
+    each run evaluates its own (a few seconds) to stay self-contained. After each checkpoint the rows so far
+    (``rows.csv``) and the model with its replay buffer (``checkpoints/``) are written into ``run_dir``, so a
+    run that is stopped continues from its last checkpoint when called again (the random streams restart
+    there, so a resumed run is not bit-identical to an uninterrupted one).
 
     :param run_dir: the run's folder
     :return: one row per (checkpoint, decision): objective, T_total, E_total, decision time, training time
