@@ -145,9 +145,28 @@ def pareto_fronts(trials: pd.DataFrame, oracle: pd.DataFrame, single_state: pd.D
     :return: the figure
     """
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    feasible = trials[trials["feasible"]]
     points = left.scatter(
-        trials["T_total"], 1e-3 * trials["E_total"], c=trials["mu"], cmap="viridis", vmin=0, vmax=1, label="CC-DDPG trials"
+        feasible["T_total"],
+        1e-3 * feasible["E_total"],
+        c=feasible["mu"],
+        cmap="viridis",
+        vmin=0,
+        vmax=1,
+        label="CC-DDPG trials",
     )
+    violating = trials[~trials["feasible"]]
+    if len(violating):
+        left.scatter(
+            violating["T_total"],
+            1e-3 * violating["E_total"],
+            c=violating["mu"],
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            marker="x",
+            label="trials violating C6/C7 (not on the front)",
+        )
     pareto = trials[trials["pareto"]].sort_values("T_total")
     left.plot(pareto["T_total"], 1e-3 * pareto["E_total"], "o--", mfc="none", color="crimson", label="study's Pareto front")
     left.plot(oracle["T_total"], 1e-3 * oracle["E_total"], "k.-", label="oracle over a μ grid")
