@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from sb3_ccddpg.bench.quality import run_name, run_variant
+from sb3_ccddpg.bench.quality import main, run_name, run_variant
 from sb3_ccddpg.decision import DECISIONS
 
 
@@ -37,3 +38,14 @@ def test_untrained_checkpoint_of_a_resumed_run_is_the_seeds_initial_agent(tmp_pa
     pd.testing.assert_frame_equal(
         added[added["steps"] == 0][columns].reset_index(drop=True), fresh[columns].reset_index(drop=True)
     )
+
+
+def test_report_writes_the_tables_from_the_rows_written_so_far(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no run rows under"):
+        main(["--report", "--output", str(tmp_path)])
+    run_variant("paper", 3, 0.5, 0, (0, 40), 5, tmp_path / "runs" / run_name("paper", 3, 0.5, 0))
+    main(["--report", "--output", str(tmp_path), "--n-uavs", "3", "--n-states", "5"])
+    results = pd.read_csv(tmp_path / "quality.csv")
+    assert len(results) == 2 * len(DECISIONS) and (results["ratio_to_oracle"] >= 1 - 1e-9).all()
+    assert "| 3 | 0.5 | paper | twin-search-exact | 40 |" in (tmp_path / "quality.md").read_text()
+    assert (tmp_path / "quality.png").stat().st_size > 0

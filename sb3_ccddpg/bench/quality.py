@@ -7,7 +7,8 @@ the ratio of the mean objective to the oracle's on the same states. Writes into 
 ``quality.csv`` (one row per variant, decision, N, μ, seed and checkpoint), ``quality.md`` (mean and
 min–max over seeds) and ``quality.png`` (ratio to the oracle against training steps). Every run keeps its
 rows and latest checkpoint under ``--output``/runs, so rerunning the same command after an interruption
-continues where it stopped.
+continues where it stopped; ``--report`` writes the tables and plot from the rows written so far, training
+nothing. Checkpoint 0 is the untrained agent.
 """
 
 from __future__ import annotations
@@ -137,6 +138,17 @@ def run_variant(
     return pd.DataFrame(rows)
 
 
+def written_rows(output: Path) -> pd.DataFrame:
+    """The rows every run under ``output``/runs has written so far (finished checkpoints only).
+
+    :raises FileNotFoundError: when no run has written any
+    """
+    files = sorted((output / "runs").glob("*/rows.csv"))
+    if not files:
+        raise FileNotFoundError(f"no run rows under {output / 'runs'}: run `sb3-ccddpg bench quality --output {output}` first")
+    return pd.concat([pd.read_csv(file) for file in files], ignore_index=True)
+
+
 def references(n_uavs: int, mu: float, n_states: int) -> dict[str, float]:
     """Mean objective of the oracle and the equal split on the benchmark's held-out states."""
     config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
@@ -187,21 +199,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-jobs", type=int, default=1, help="training processes at once")
     parser.add_argument("--output", type=Path, default=Path("results/quality"), help="result folder")
     parser.add_argument("--quick", action="store_true", help="N = 6, μ = 0.5, 2 seeds, 0/500/1000 steps, 50 states")
+    parser.add_argument(
+        "--report", action="store_true", help="only write the tables and plot from the rows of the runs under --output"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n_uavs, args.mus, args.seeds, args.checkpoints, args.n_states = [6], [0.5], 2, [0, 500, 1000], 50
 
-    jobs = [
-        (variant, n, mu, seed, tuple(args.checkpoints), args.n_states)
-        for n in args.n_uavs
-        for mu in args.mus
-        for seed in range(args.seeds)
-        for variant in args.variants
-    ]
-    with ProcessPoolExecutor(max_workers=args.n_jobs) as pool:
-        futures = [pool.submit(run_variant, *job, args.output / "runs" / run_name(*job[:4])) for job in jobs]
-        frames = [future.result() for future in tqdm(futures, desc="training runs")]
-    results = pd.concat(frames, ignore_index=True)
+    if args.report:
+        results = written_rows(args.output)
+        selected = results["variant"].isin(args.variants) & results["n_uavs"].isin(args.n_uavs) & results["mu"].isin(args.mus)
+        results = results[selected].reset_index(drop=True)
+    else:
+        jobs = [
+            (variant, n, mu, seed, tuple(args.checkpoints), args.n_states)
+            for n in args.n_uavs
+            for mu in args.mus
+            for seed in range(args.seeds)
+            for variant in args.variants
+        ]
+        with ProcessPoolExecutor(max_workers=args.n_jobs) as pool:
+            futures = [pool.submit(run_variant, *job, args.output / "runs" / run_name(*job[:4])) for job in jobs]
+            frames = [future.result() for future in tqdm(futures, desc="training runs")]
+        results = pd.concat(frames, ignore_index=True)
     for (n, mu), rows in results.groupby(["n_uavs", "mu"]):
         reference = references(int(n), float(mu), args.n_states)
         results.loc[rows.index, "ratio_to_oracle"] = rows["objective"] / reference["oracle"]
