@@ -34,6 +34,9 @@ def test_untrained_checkpoint_of_a_resumed_run_is_the_seeds_initial_agent(tmp_pa
     run_variant("paper", 3, 0.5, 1, (300,), 5, run_dir)  # past the 200 warm-up steps
     added = run_variant("paper", 3, 0.5, 1, (0, 300), 5, run_dir)  # 0 asked for after training
     fresh = run_variant("paper", 3, 0.5, 1, (0,), 5, tmp_path / "fresh")
+    assert sorted(run_variant("paper", 3, 0.5, 1, (0,), 5, run_dir)["steps"].unique()) == [0, 300]  # 300 kept
+    with pytest.raises(ValueError, match="checkpoint 100 comes before the latest one"):
+        run_variant("paper", 3, 0.5, 1, (100,), 5, run_dir)
     columns = ["decision", "objective", "T_total", "E_total"]
     pd.testing.assert_frame_equal(
         added[added["steps"] == 0][columns].reset_index(drop=True), fresh[columns].reset_index(drop=True)

@@ -108,22 +108,27 @@ def run_variant(
     config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
     rows_file = run_dir / "rows.csv"
     previous = pd.read_csv(rows_file) if rows_file.exists() else pd.DataFrame(columns=["steps", "train_s"])
-    done = sorted(set(previous["steps"]) & set(checkpoints))
-    rows = previous[previous["steps"].isin(done)].to_dict("records")
+    rows = previous.to_dict("records")  # every checkpoint already written is kept, asked for again or not
+    done = set(previous["steps"])
     key = {"variant": variant, "n_uavs": n_uavs, "mu": mu, "seed": seed}
     if 0 in checkpoints and 0 not in done:
         untrained = make_agent("ccddpg", config, seed, **_constructor_arguments(variant))
         rows += [{**row, "steps": 0, "train_s": 0.0} for row in _evaluate_decisions(untrained, config, n_states, key)]
         write_atomically(rows_file, pd.DataFrame(rows).to_csv(index=False))
-    remaining = sorted(set(checkpoints) - set(done) - {0})
+    latest = max((steps for steps in done if steps > 0), default=0)
+    remaining = sorted(set(checkpoints) - done - {0})
+    if remaining and remaining[0] < latest:
+        raise ValueError(
+            f"checkpoint {remaining[0]} comes before the latest one of {run_dir} ({latest} steps): it can no longer be "
+            "evaluated; ask for later checkpoints or use another --output"
+        )
     if not remaining:
         return pd.DataFrame(rows)
-    trained = [steps for steps in done if steps > 0]
     model: BaseAlgorithm
-    if trained:
-        model = CCDDPG.load(run_dir / "checkpoints" / f"model_{trained[-1]}_steps.zip", env=make_env("ccddpg", config))
-        model.load_replay_buffer(run_dir / "checkpoints" / f"replay_buffer_{trained[-1]}_steps.pkl")
-        training_seconds = float(previous.loc[previous["steps"] == trained[-1], "train_s"].iloc[0])
+    if latest:
+        model = CCDDPG.load(run_dir / "checkpoints" / f"model_{latest}_steps.zip", env=make_env("ccddpg", config))
+        model.load_replay_buffer(run_dir / "checkpoints" / f"replay_buffer_{latest}_steps.pkl")
+        training_seconds = float(previous.loc[previous["steps"] == latest, "train_s"].iloc[0])
     else:
         model = make_agent("ccddpg", config, seed, **_constructor_arguments(variant))
         training_seconds = 0.0
