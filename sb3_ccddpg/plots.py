@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 #: The three panels of Figs 5 and 6: column of the summary table (energies in J), axis label.
@@ -22,6 +24,9 @@ PANELS = (
     ("E_total", "average task energy E_total (kJ)"),
 )
 
+#: Colour scale of μ in the trade-off plot.
+MU_COLORS = "viridis"
+MU_RANGE = Normalize(vmin=0.0, vmax=1.0)
 
 #: One colour per method family in every figure: (label prefix, colour), first match wins.
 METHOD_COLORS = (
@@ -145,32 +150,22 @@ def pareto_fronts(trials: pd.DataFrame, oracle: pd.DataFrame, single_state: pd.D
     :return: the figure
     """
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
-    feasible = trials[trials["feasible"]]
-    points = left.scatter(
-        feasible["T_total"],
-        1e-3 * feasible["E_total"],
-        c=feasible["mu"],
-        cmap="viridis",
-        vmin=0,
-        vmax=1,
-        label="CC-DDPG trials",
-    )
-    violating = trials[~trials["feasible"]]
-    if len(violating):
-        left.scatter(
-            violating["T_total"],
-            1e-3 * violating["E_total"],
-            c=violating["mu"],
-            cmap="viridis",
-            vmin=0,
-            vmax=1,
-            marker="x",
-            label="trials violating C6/C7 (not on the front)",
-        )
+    for feasible, marker, label in ((True, "o", "CC-DDPG trials"), (False, "x", "trials violating C6/C7 (not on the front)")):
+        group = trials[trials["feasible"] == feasible]
+        if len(group):
+            left.scatter(
+                group["T_total"],
+                1e-3 * group["E_total"],
+                c=group["mu"],
+                cmap=MU_COLORS,
+                norm=MU_RANGE,
+                marker=marker,
+                label=label,
+            )
     pareto = trials[trials["pareto"]].sort_values("T_total")
     left.plot(pareto["T_total"], 1e-3 * pareto["E_total"], "o--", mfc="none", color="crimson", label="study's Pareto front")
     left.plot(oracle["T_total"], 1e-3 * oracle["E_total"], "k.-", label="oracle over a μ grid")
-    figure.colorbar(points, ax=left, label="μ of the trial")
+    figure.colorbar(ScalarMappable(norm=MU_RANGE, cmap=MU_COLORS), ax=left, label="μ of the trial")
     left.set_title("Mean over validation states")
     nsga = single_state[single_state["source"] == "NSGA-II"].sort_values("T_total")
     exact = single_state[single_state["source"] == "oracle"].sort_values("T_total")
