@@ -182,25 +182,40 @@ def pareto_fronts(trials: pd.DataFrame, oracle: pd.DataFrame, single_state: pd.D
 
 
 def quality_curves(results: pd.DataFrame) -> Figure:
-    """Ratio of mean objective to the oracle against training steps, one panel per (N, μ).
+    """Ratio of mean objective to the oracle against training steps: one row of panels per decision mode, one
+    column per (N, μ), one colour per training variant (the same in every panel).
 
     :param results: rows of :mod:`sb3_ccddpg.bench.quality` with ``ratio_to_oracle`` and ``equal_split_ratio``
     :return: the figure
     """
     points = sorted(results.groupby(["n_uavs", "mu"]).groups)
-    figure, axes = plt.subplots(1, len(points), figsize=(5.5 * len(points), 4.4), squeeze=False)
-    for axis, (n_uavs, mu) in zip(axes[0], points, strict=True):
-        rows = results[(results["n_uavs"] == n_uavs) & (results["mu"] == mu)]
-        for (variant, decision), runs in rows.groupby(["variant", "decision"], sort=False):
-            curve = runs.groupby("steps")["ratio_to_oracle"].agg(["mean", "min", "max"])
-            (line,) = axis.plot(curve.index, curve["mean"], marker="o", label=f"{variant} / {decision}")
-            axis.fill_between(curve.index, curve["min"], curve["max"], color=line.get_color(), alpha=0.15)
-        axis.axhline(rows["equal_split_ratio"].iloc[0], color="grey", linestyle=":", label="equal split")
-        axis.axhline(1.0, color="black", linestyle="--", label="oracle")
-        axis.set_title(f"N = {n_uavs}, μ = {mu:g}")
+    decisions = list(dict.fromkeys(results["decision"]))
+    variants = sorted(set(results["variant"]), key=lambda variant: (variant != "paper", variant))  # the paper's first
+    colors = {variant: f"C{k}" for k, variant in enumerate(variants)}
+    figure, axes = plt.subplots(
+        len(decisions), len(points), figsize=(5.0 * len(points), 3.4 * len(decisions)), squeeze=False, sharex=True
+    )
+    for row, decision in enumerate(decisions):
+        for column, (n_uavs, mu) in enumerate(points):
+            axis = axes[row][column]
+            rows = results[(results["n_uavs"] == n_uavs) & (results["mu"] == mu)]
+            for variant, runs in rows[rows["decision"] == decision].groupby("variant", sort=False):
+                curve = runs.groupby("steps")["ratio_to_oracle"].agg(["mean", "min", "max"])
+                axis.plot(curve.index, curve["mean"], marker="o", color=colors[str(variant)], label=str(variant))
+                axis.fill_between(curve.index, curve["min"], curve["max"], color=colors[str(variant)], alpha=0.15)
+            axis.axhline(rows["equal_split_ratio"].iloc[0], color="grey", linestyle=":", label="equal split")
+            axis.axhline(1.0, color="black", linestyle="--", label="oracle")
+            axis.set_title(f"{decision}, N = {n_uavs}, μ = {mu:g}", fontsize="medium")
+            axis.set_ylabel("mean objective / oracle's")
+            axis.grid(alpha=0.3)
+    for axis in axes[-1]:
         axis.set_xlabel("training steps")
-        axis.set_ylabel("mean objective / oracle's")
-        axis.grid(alpha=0.3)
-    axes[0][0].legend(fontsize="x-small")
+    handles = [plt.Line2D([], [], color=colors[variant], marker="o", label=variant) for variant in variants]
+    handles += [
+        plt.Line2D([], [], color="grey", linestyle=":", label="equal split"),
+        plt.Line2D([], [], color="black", linestyle="--", label="oracle"),
+    ]
+    figure.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize="small")
+    figure.tight_layout(rect=(0, 0.04, 1, 0.96))
     figure.suptitle("CC-DDPG variants: gap to the exact optimum (band: min–max over seeds)")
     return figure
