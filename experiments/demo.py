@@ -38,7 +38,7 @@ def main() -> None:
     held_out = {"n_states": args.n_states, "seed": held_out_seed, "progress": True}
     label = f"{AGENT_LABELS['ccddpg']}, {args.steps} steps"
     frames = [evaluate(PolicyMethod(model, config, label), config, **held_out)]
-    model.policy.set_decision("actor")  # the same trained model, its actor deciding alone
+    model.set_decision("actor")  # the same trained model, its actor deciding alone
     frames.append(evaluate(PolicyMethod(model, config, "its actor alone (paper)"), config, **held_out))
     baselines: list[AllocationMethod] = [Oracle(config), EqualSplit(config), RandomAlgorithm(config, seed=args.seed)]
     frames += [evaluate(method, config, **held_out) for method in baselines]

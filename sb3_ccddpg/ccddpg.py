@@ -135,16 +135,16 @@ class CCDDPG(DDPG):
     def _setup_model(self) -> None:
         if not (isinstance(self.policy_class, type) and issubclass(self.policy_class, CCDDPGPolicy)):
             raise ValueError(f"CCDDPG needs a CCDDPGPolicy (or subclass), got {self.policy_class!r}")
-        if self.env is not None and not {"n_uavs", "n_satellites"} <= set(self.policy_kwargs):
-            configs = self.env.get_attr("config")
-            self.policy_kwargs.setdefault("n_uavs", configs[0].n_uavs)
-            self.policy_kwargs.setdefault("n_satellites", configs[0].n_satellites)
+        env_config = self._env_config()
+        if env_config is not None:
+            self.policy_kwargs.setdefault("n_uavs", env_config.n_uavs)
+            self.policy_kwargs.setdefault("n_satellites", env_config.n_satellites)
         # Models saved before decision modes existed have none in their policy_kwargs: their actor decided alone.
         self.policy_kwargs.setdefault("decision", "actor")
         if self.refine_exploration and self.policy_kwargs["decision"] == "actor":
             raise ValueError("refine_exploration=True needs a twin-assisted decision (policy_kwargs['decision']), got 'actor'")
-        if self.env is not None and self.policy_kwargs["decision"] != "actor":
-            self.policy_kwargs.setdefault("decision_config", self.env.get_attr("config")[0])
+        if env_config is not None and self.policy_kwargs["decision"] != "actor":
+            self.policy_kwargs.setdefault("decision_config", env_config)
         if self.action_noise is None and self.exploration_noise > 0:
             dimension = action_size(self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])
             self.action_noise = NormalActionNoise(np.zeros(dimension), np.full(dimension, self.exploration_noise))
@@ -168,6 +168,10 @@ class CCDDPG(DDPG):
         feasible = feasible.astype(np.float32)
         return feasible, feasible
 
+    def _env_config(self) -> SatGroundConfig | None:
+        """The configuration of the ``SatGround-v0`` env the model is attached to, if any."""
+        return None if self.env is None else self.env.get_attr("config")[0]
+
     def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
         """Choose how the trained policy decides (see :meth:`CCDDPGPolicy.set_decision`); kept by ``save``.
 
@@ -176,9 +180,7 @@ class CCDDPG(DDPG):
             has, else the env's
         """
         if config is None and decision != "actor":
-            config = self.policy.decision_kwargs["decision_config"]
-            if config is None and self.env is not None:
-                config = self.env.get_attr("config")[0]
+            config = self.policy.decision_kwargs["decision_config"] or self._env_config()
         self.policy.set_decision(decision, config)
         self.policy_kwargs.update(self.policy.decision_kwargs)
 
