@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import sys
 import time
@@ -10,10 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
 from sb3_ccddpg.agents import AGENT_LABELS, agent_method, make_agent
 from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.ccddpg import CCDDPG
+from sb3_ccddpg.decision import DEFAULT_DECISION
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
 from sb3_ccddpg.oracle import Oracle
 from sb3_ccddpg.reporting import write_atomically
@@ -22,6 +26,10 @@ from sb3_ccddpg_envs import SatGroundConfig
 
 #: Held-out states never overlap training: training seeds are small integers, held-out seeds start here.
 HELD_OUT_SEED_OFFSET = 1_000_000
+
+#: How each CC-DDPG agent decides. Their training is the same for a seed (the default refines only its
+#: decisions), so a comparison trains CC-DDPG once and evaluates the trained model both ways.
+CCDDPG_DECISIONS = {"ccddpg": DEFAULT_DECISION, "ccddpg-paper": "actor"}
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,8 @@ class CompareSettings:
     :param mu: μ in [0, 1]
     :param n_states: held-out states
     :param seed: seed of training and of the held-out states (``HELD_OUT_SEED_OFFSET + seed``)
-    :param agents: learning agents to train, names of :data:`~sb3_ccddpg.agents.AGENT_LABELS`
+    :param agents: learning agents to train, names of :data:`~sb3_ccddpg.agents.AGENT_LABELS`; ``ccddpg`` and
+        ``ccddpg-paper`` share one training (:data:`CCDDPG_DECISIONS`)
     :param train_steps: training steps of each agent
     :param ga_budgets: GA evaluation budgets per state, one GA row each
     """
@@ -69,12 +78,20 @@ def compare(settings: CompareSettings, output: Path, *, progress: bool = True) -
     config = SatGroundConfig(n_uavs=settings.n_uavs, mu=settings.mu)
     methods: list[AllocationMethod] = [Oracle(config), EqualSplit(config), RandomAlgorithm(config, settings.seed)]
     training_seconds: dict[str, float] = {}
+    ccddpg_training: tuple[CCDDPG, float] | None = None  # the CC-DDPG trained first, and its training time (s)
     for algorithm in tqdm(settings.agents, desc="training agents", disable=not progress):
-        model = make_agent(algorithm, config, settings.seed)
-        start = time.perf_counter()
-        model.learn(settings.train_steps)
+        if algorithm in CCDDPG_DECISIONS and ccddpg_training is not None:
+            trained_model, seconds = ccddpg_training
+            model: BaseAlgorithm = decided_copy(trained_model, CCDDPG_DECISIONS[algorithm], config)
+        else:
+            model = make_agent(algorithm, config, settings.seed)
+            start = time.perf_counter()
+            model.learn(settings.train_steps)
+            seconds = time.perf_counter() - start
+            if isinstance(model, CCDDPG):
+                ccddpg_training = (model, seconds)
         trained = agent_method(model, algorithm, config, f"{AGENT_LABELS[algorithm]}, {settings.train_steps} steps")
-        training_seconds[trained.name] = time.perf_counter() - start
+        training_seconds[trained.name] = seconds
         methods.append(trained)
     # The GA last, its largest budget at the end: the slowest methods come after everything already trained.
     methods += [GeneticAlgorithm(config, budget, seed=settings.seed) for budget in sorted(settings.ga_budgets)]
@@ -92,6 +109,22 @@ def compare(settings: CompareSettings, output: Path, *, progress: bool = True) -
     record = {"settings": dataclasses.asdict(settings), "command": sys.argv}
     write_atomically(output / "settings.json", json.dumps(record, indent=2))
     return table
+
+
+def decided_copy(model: CCDDPG, decision: str, config: SatGroundConfig) -> CCDDPG:
+    """A copy of a trained CC-DDPG that decides with ``decision``; ``model`` is left as it is.
+
+    :param model: the trained agent
+    :param decision: one of :data:`~sb3_ccddpg.decision.DECISIONS`
+    :param config: the env configuration the decision scores with
+    :return: the copy, without an env
+    """
+    saved = io.BytesIO()
+    model.save(saved)
+    saved.seek(0)
+    copy = CCDDPG.load(saved)
+    copy.set_decision(decision, config)
+    return copy
 
 
 def summary_markdown(table: pd.DataFrame, settings: CompareSettings) -> str:
