@@ -20,6 +20,7 @@ from stable_baselines3 import DDPG, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.decision import DEFAULT_DECISION
@@ -83,11 +84,26 @@ def make_env(algorithm: str, config: SatGroundConfig, monitor_file: str | None =
     return env
 
 
+def make_vec_env(algorithm: str, config: SatGroundConfig, n_envs: int) -> VecEnv:
+    """``n_envs`` copies of the env an agent trains on, each with SB3's ``Monitor``, stepped together in this
+    process.
+
+    :param algorithm: one of :data:`AGENT_LABELS`
+    :param config: env configuration
+    :param n_envs: number of envs, ≥ 1; the agent's seed seeds them (seed, seed + 1, …)
+    :return: the vectorised env
+    """
+    if not isinstance(n_envs, int) or n_envs < 1:
+        raise ValueError(f"n_envs must be an integer ≥ 1, got {n_envs!r}")
+    return DummyVecEnv([lambda: Monitor(make_env(algorithm, config))] * n_envs)
+
+
 def make_agent(
     algorithm: str,
     config: SatGroundConfig,
     seed: int,
     *,
+    n_envs: int = 1,
     tensorboard_log: str | None = None,
     monitor_file: str | None = None,
     verbose: int = 0,
@@ -98,14 +114,22 @@ def make_agent(
     :param algorithm: one of :data:`AGENT_LABELS`
     :param config: env configuration
     :param seed: seed of the agent and its env
+    :param n_envs: envs stepped together (:func:`make_vec_env`); with SB3's default ``train_freq`` and
+        ``gradient_steps``, one gradient step per ``n_envs`` transitions
     :param tensorboard_log: TensorBoard folder, or ``None``
-    :param monitor_file: CSV of episode rewards (see :func:`make_env`), or ``None``
+    :param monitor_file: CSV of episode rewards (see :func:`make_env`), or ``None``; only with one env
     :param verbose: SB3 verbosity
     :param hyperparameters: constructor arguments replacing :data:`BANDIT_SETTINGS` (and, for DDPG and TD3,
         ``exploration_noise``: σ of their Gaussian action noise)
     :return: the agent
     """
-    env = make_env(algorithm, config, monitor_file)
+    env: gym.Env | VecEnv
+    if n_envs == 1:
+        env = make_env(algorithm, config, monitor_file)
+    elif monitor_file is not None:
+        raise ValueError(f"monitor_file needs n_envs=1, got n_envs={n_envs!r}")
+    else:
+        env = make_vec_env(algorithm, config, n_envs)
     settings = {**BANDIT_SETTINGS, "seed": seed, "tensorboard_log": tensorboard_log, "verbose": verbose}
     settings.update(hyperparameters)
     sigma = settings.pop("exploration_noise", EXPLORATION_NOISE)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -70,6 +73,27 @@ def test_penalty_agent_reads_actions_as_it_was_trained() -> None:
     method = agent_method(model, "ddpg-penalty", CONFIG)
     assert method.action_map is not None
     np.testing.assert_allclose(method.action_map(action), (action + 1.0) / 2.0)
+
+
+def test_agent_trains_on_several_envs_stepped_together() -> None:
+    model = make_agent("ccddpg", CONFIG, seed=0, n_envs=3)
+    model.learn(60)
+    assert model.n_envs == 3 and model.num_timesteps == 60
+    assert model.replay_buffer.size() == 20 and model.replay_buffer.n_envs == 3  # 20 steps of the 3 envs
+    assert len(model.ep_info_buffer) == 60 // CONFIG.episode_length  # every env's episodes monitored
+    allocation = agent_method(model, "ccddpg", CONFIG).allocate(np.array([200.0, 500.0, 900.0]), CONFIG.mu)
+    assert allocation.channels.min() >= 1 and allocation.channels.sum() <= CONFIG.channels_total
+
+
+@pytest.mark.parametrize("n_envs", [0, -2, 1.5])
+def test_n_envs_must_be_a_positive_integer(n_envs: Any) -> None:
+    with pytest.raises(ValueError, match="n_envs must be an integer ≥ 1"):
+        make_agent("ccddpg", CONFIG, seed=0, n_envs=n_envs)
+
+
+def test_monitor_file_needs_one_env(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="monitor_file needs n_envs=1"):
+        make_agent("ccddpg", CONFIG, seed=0, n_envs=2, monitor_file=str(tmp_path / "monitor.csv"))
 
 
 def test_unknown_agent_is_rejected() -> None:

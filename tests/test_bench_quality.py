@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from sb3_ccddpg.bench.quality import main, run_name, run_variant
+from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.decision import DECISIONS
 
 
@@ -27,6 +28,15 @@ def test_run_continues_from_its_last_checkpoint(tmp_path: Path) -> None:
     later = both[both["steps"] == 240]
     assert (later["train_s"] > first["train_s"].max()).all()  # training time accumulates across calls
     pd.testing.assert_frame_equal(pd.read_csv(run_dir / "rows.csv"), both, check_dtype=False)
+
+
+def test_variant_on_several_envs_continues_on_as_many(tmp_path: Path) -> None:
+    run_dir = tmp_path / run_name("vec-envs", 3, 0.5, 0)
+    run_variant("vec-envs", 3, 0.5, 0, (120,), 5, run_dir)
+    both = run_variant("vec-envs", 3, 0.5, 0, (120, 240), 5, run_dir)
+    assert sorted(both["steps"].unique()) == [120, 240]
+    model = CCDDPG.load(run_dir / "checkpoints" / "model_240_steps.zip")
+    assert model.n_envs == 4 and model.num_timesteps == 240
 
 
 def test_untrained_checkpoint_of_a_resumed_run_is_the_seeds_initial_agent(tmp_path: Path) -> None:

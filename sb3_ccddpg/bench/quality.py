@@ -25,7 +25,7 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
-from sb3_ccddpg.agents import make_agent, make_env
+from sb3_ccddpg.agents import make_agent, make_vec_env
 from sb3_ccddpg.baselines import EqualSplit
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.decision import DECISIONS
@@ -43,6 +43,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "more-updates": {"gradient_steps": 4},
     "big-batch": {"batch_size": 512},
     "lr-decay": {"learning_rate": "linear:1e-3"},
+    "vec-envs": {"n_envs": 4},
     "search-in-training": {"policy_kwargs": {"decision": "twin-search-exact"}, "refine_exploration": True},
     "softmax-assignment": {"policy_kwargs": {"assignment_temperature": 0.3}},
 }
@@ -126,7 +127,9 @@ def run_variant(
         return pd.DataFrame(rows)
     model: BaseAlgorithm
     if latest:
-        model = CCDDPG.load(run_dir / "checkpoints" / f"model_{latest}_steps.zip", env=make_env("ccddpg", config))
+        n_envs = VARIANTS[variant].get("n_envs", 1)
+        env = make_vec_env("ccddpg", config, n_envs)
+        model = CCDDPG.load(run_dir / "checkpoints" / f"model_{latest}_steps.zip", env=env)
         model.load_replay_buffer(run_dir / "checkpoints" / f"replay_buffer_{latest}_steps.pkl")
         training_seconds = float(previous.loc[previous["steps"] == latest, "train_s"].iloc[0])
     else:
