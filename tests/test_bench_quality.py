@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sb3_ccddpg.bench.quality import main, run_name, run_variant
+from sb3_ccddpg.bench.quality import main, overview_markdown, run_name, run_variant
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.decision import DECISIONS
 
@@ -62,3 +62,23 @@ def test_report_writes_the_tables_from_the_rows_written_so_far(tmp_path: Path) -
     assert len(results) == 2 * len(DECISIONS) and (results["ratio_to_oracle"] >= 1 - 1e-9).all()
     assert "| 3 | 0.5 | paper | twin-search-exact | 40 |" in (tmp_path / "quality.md").read_text()
     assert (tmp_path / "quality.png").stat().st_size > 0
+
+
+def test_overview_gives_each_checkpoint_the_mean_and_range_over_seeds() -> None:
+    def row(variant: str, seed: int, steps: int, ratio: float) -> dict[str, object]:
+        return {"n_uavs": 3, "mu": 0.5, "variant": variant, "decision": "actor", "seed": seed, "steps": steps,
+                "objective": 2.0 * ratio, "ratio_to_oracle": ratio, "equal_split_ratio": 1.5,
+                "decision_ms": 1.0 + seed, "train_s": float(steps)}  # fmt: skip
+
+    results = pd.DataFrame(
+        [row("paper", seed, 0, 3.0 + seed) for seed in range(3)]
+        + [row("paper", seed, 100, 1.2 + seed / 10) for seed in range(3)]
+        + [row("paper", seed, 200, 1.1) for seed in range(2)]  # a run still going
+        + [row("untrained", 0, 0, 3.0)]
+    )
+    lines = overview_markdown(results).splitlines()
+    assert lines[0] == "### N = 3, μ = 0.5: oracle 2.0000, equal split 1.500× the oracle"
+    assert "| 0 steps | 100 steps | 200 steps |" in lines[2]
+    # decision time: mean over the trained rows (1, 2, 3 ms at 100 steps; 1, 2 at 200); training to 200 steps
+    assert "| paper | actor | 4.000 (3.000–5.000) | 1.300 (1.200–1.400) | 1.100 (1.100–1.100), 2 seeds | 1.80 | 200 |" in lines
+    assert "| untrained | actor | 3.000, 1 seed |  |  |  |  |" in lines

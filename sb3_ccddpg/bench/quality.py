@@ -166,6 +166,45 @@ def references(n_uavs: int, mu: float, n_states: int) -> dict[str, float]:
     }
 
 
+def overview_markdown(results: pd.DataFrame) -> str:
+    """One table per (N, μ): a row per variant and decision, the ratio to the oracle at each checkpoint.
+
+    A cell is the mean and min–max over seeds, with the number of seeds when fewer than the table's most.
+    """
+    text = io.StringIO()
+    for (n_uavs, mu), rows in results.groupby(["n_uavs", "mu"]):
+        oracle = (rows["objective"] / rows["ratio_to_oracle"]).mean()
+        checkpoints = sorted(rows["steps"].unique())
+        most_seeds = rows.groupby(["variant", "steps"])["seed"].nunique().max()
+        text.write(
+            f"### N = {n_uavs}, μ = {mu:g}: oracle {oracle:.4f}, equal split "
+            f"{rows['equal_split_ratio'].iloc[0]:.3f}× the oracle\n\n"
+            f"| variant | decision | {' | '.join(f'{steps} steps' for steps in checkpoints)} "
+            f"| decision (ms) | training to the last checkpoint (s) |\n"
+            f"|---|---|{'---|' * len(checkpoints)}---|---|\n"
+        )
+        for (variant, decision), cell_rows in rows.groupby(["variant", "decision"]):
+            cells = [_seed_cell(cell_rows[cell_rows["steps"] == steps], most_seeds) for steps in checkpoints]
+            trained = cell_rows[cell_rows["steps"] > 0]
+            last = trained[trained["steps"] == trained["steps"].max()]
+            timings = f"{trained['decision_ms'].mean():.2f} | {last['train_s'].mean():.0f}" if len(trained) else " | "
+            text.write(f"| {variant} | {decision} | {' | '.join(cells)} | {timings} |\n")
+        text.write("\n")
+    return text.getvalue()
+
+
+def _seed_cell(rows: pd.DataFrame, most_seeds: int) -> str:
+    """Mean (min–max) of the ratio to the oracle over seeds; empty without rows."""
+    if rows.empty:
+        return ""
+    ratio = rows["ratio_to_oracle"]
+    seeds = rows["seed"].nunique()
+    if seeds == 1:
+        return f"{ratio.mean():.3f}" if most_seeds == 1 else f"{ratio.mean():.3f}, 1 seed"
+    cell = f"{ratio.mean():.3f} ({ratio.min():.3f}–{ratio.max():.3f})"
+    return cell if seeds == most_seeds else f"{cell}, {seeds} seeds"
+
+
 def summary_markdown(results: pd.DataFrame) -> str:
     """Ratio to the oracle: mean and min–max over seeds, per N, μ, variant, decision and checkpoint."""
     text = io.StringIO()
@@ -238,7 +277,8 @@ def main(argv: list[str] | None = None) -> None:
     from sb3_ccddpg.plots import quality_curves, save_figure  # matplotlib only where plots are drawn
 
     write_atomically(args.output / "quality.csv", results.to_csv(index=False))
-    write_atomically(args.output / "quality.md", summary_markdown(results))
+    report = f"{overview_markdown(results)}### Every row\n\n{summary_markdown(results)}"
+    write_atomically(args.output / "quality.md", report)
     save_figure(quality_curves(results), args.output / "quality.png")
-    print(summary_markdown(results))
+    print(overview_markdown(results))
     print(f"results in {args.output}")
