@@ -10,6 +10,9 @@ best. Two ways to fill in a candidate's channels and CPU shares:
 - ``"twin-search-exact"``: the structure of the cost model as an inner step, stated as such: for each
   candidate assignment, the exact best channels and shares (the oracle's closed forms, restricted to the
   candidate assignments; C6/C7 honoured). The actor then only proposes where to look.
+- ``"twin-descent"``: ``"twin-search-exact"`` repeated from the best assignment found until no single-UAV
+  move improves it (a local optimum of the single-move neighbourhood), at most :data:`DESCENT_ROUNDS`
+  rounds. Never worse than ``"twin-search-exact"``; each round costs as much as one such search.
 
 Both return feasible allocations, encoded as actions that the env's decoder maps to themselves.
 """
@@ -24,9 +27,11 @@ from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, encode
 from sb3_ccddpg_envs.feasibility import rescale_sum
 
 #: Decision modes of :class:`~sb3_ccddpg.policies.CCDDPGPolicy`: the actor alone, or refined by the twin.
-DECISIONS = ("actor", "twin-search", "twin-search-exact")
+DECISIONS = ("actor", "twin-search", "twin-search-exact", "twin-descent")
 #: CC-DDPG's default decision mode: the best measured by ``sb3-ccddpg bench quality`` (docs/quality).
-DEFAULT_DECISION = "twin-search-exact"
+DEFAULT_DECISION = "twin-descent"
+#: Most rounds of ``"twin-descent"``; at N = 11 it stops at a local optimum within 3 rounds on most states.
+DESCENT_ROUNDS = 10
 
 
 def single_moves(association: NDArray[np.int64], n_satellites: int) -> NDArray[np.int64]:
@@ -51,7 +56,7 @@ class TwinSearch:
     """Refine actions by scoring the proposal's neighbourhood on the twin's state.
 
     :param config: the env configuration (cost model parameters, D_max, μ unless observed)
-    :param mode: ``"twin-search"`` or ``"twin-search-exact"`` (see the module docstring)
+    :param mode: ``"twin-search"``, ``"twin-search-exact"`` or ``"twin-descent"`` (see the module docstring)
     """
 
     def __init__(self, config: SatGroundConfig, mode: str) -> None:
@@ -88,8 +93,14 @@ class TwinSearch:
         """
         config = self.config
         assignments = single_moves(proposal.association, config.n_satellites)
-        if self.mode == "twin-search-exact":
+        if self.mode != "twin-search":
             candidate = Oracle(config, partitions=assignments).allocate(data_mb, mu)
+            rounds = DESCENT_ROUNDS if self.mode == "twin-descent" else 1
+            for _ in range(rounds - 1):
+                centre = candidate.association
+                candidate = Oracle(config, partitions=single_moves(centre, config.n_satellites)).allocate(data_mb, mu)
+                if np.array_equal(candidate.association, centre):  # no single move improves: a local optimum
+                    break
             scores = allocation_cost(config, data_mb, _stack([proposal, candidate]), mu)["objective"]
             return candidate if scores[1] <= scores[0] else proposal
         candidates = self._moved(proposal, assignments)

@@ -154,8 +154,9 @@ class CCDDPGPolicy(TD3Policy):
     :param decision: ``"actor"`` (the paper's policy: act with the actor's output), or a twin-assisted
         refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.decision`; ``CCDDPG``
         explores with the actor alone unless ``refine_exploration``):
-        ``"twin-search"`` or ``"twin-search-exact"`` (the default, the best measured: the actor proposes the
-        satellite assignment, the twin scores its single-UAV moves with the exact channels and shares)
+        ``"twin-search"``, ``"twin-search-exact"`` or ``"twin-descent"`` (the default, the best measured: the
+        actor proposes the satellite assignment, the twin scores its single-UAV moves with the exact channels
+        and shares, and repeats from the best until no move improves)
     :param decision_config: the env configuration the refinement scores with (``CCDDPG`` reads it from a
         ``SatGround-v0`` env when not given); unused with ``"actor"``
     :param activation_fn: activation of the trunk and critic

@@ -30,6 +30,19 @@ def test_run_continues_from_its_last_checkpoint(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_csv(run_dir / "rows.csv"), both, check_dtype=False)
 
 
+def test_a_decision_mode_added_later_is_evaluated_on_the_kept_checkpoints(tmp_path: Path) -> None:
+    run_dir = tmp_path / run_name("paper", 3, 0.5, 0)
+    complete = run_variant("paper", 3, 0.5, 0, (0, 120), 5, run_dir)
+    without = complete[complete["decision"] != "twin-descent"]
+    without.to_csv(run_dir / "rows.csv", index=False)  # as written before the mode existed
+    topped_up = run_variant("paper", 3, 0.5, 0, (0, 120), 5, run_dir)
+    columns = ["decision", "steps", "objective", "T_total", "E_total", "train_s"]
+    pd.testing.assert_frame_equal(topped_up[: len(without)][columns], without[columns].reset_index(drop=True))
+    added = topped_up[len(without) :].sort_values("steps")
+    expected = complete[complete["decision"] == "twin-descent"].sort_values("steps")
+    pd.testing.assert_frame_equal(added[columns].reset_index(drop=True), expected[columns].reset_index(drop=True))
+
+
 def test_variant_on_several_envs_continues_on_as_many(tmp_path: Path) -> None:
     run_dir = tmp_path / run_name("vec-envs", 3, 0.5, 0)
     run_variant("vec-envs", 3, 0.5, 0, (120,), 5, run_dir)

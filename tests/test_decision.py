@@ -11,8 +11,8 @@ import torch as th
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sb3_ccddpg import CCDDPG
-from sb3_ccddpg.decision import TwinSearch, single_moves
+from sb3_ccddpg import CCDDPG, decision
+from sb3_ccddpg.decision import DECISIONS, TwinSearch, single_moves
 from sb3_ccddpg.oracle import Oracle
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size, allocation_cost, observe, project
 from tests.test_ccddpg import assert_feasible_fixed_point
@@ -30,7 +30,7 @@ def test_single_moves_lists_the_assignment_and_every_one_uav_move() -> None:
     st.integers(1, 8),
     st.integers(1, 3),
     st.integers(0, 2**31 - 1),
-    st.sampled_from(["twin-search", "twin-search-exact"]),
+    st.sampled_from(DECISIONS[1:]),
     st.booleans(),
 )
 def test_refined_actions_are_feasible_fixed_points_and_no_worse(
@@ -64,6 +64,24 @@ def test_exact_search_beats_the_plain_search_and_never_the_oracle(seed: int) -> 
     assert optimum * (1 - 1e-9) <= exact <= plain
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_descent_ends_at_a_local_optimum_no_worse_than_one_search(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(decision, "DESCENT_ROUNDS", 10_000)  # no cap: the descent stops only at a local optimum
+    config = SatGroundConfig(n_uavs=8)
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(*config.data_mb_range, 8)
+    proposal = project(rng.uniform(-1, 1, action_size(8, 3)), 8, 3, 32)
+    once = TwinSearch(config, "twin-search-exact").best(data, 0.5, proposal)
+    descent = TwinSearch(config, "twin-descent").best(data, 0.5, proposal)
+    neighbours = Oracle(config, partitions=single_moves(descent.association, 3)).allocate(data, 0.5)
+    once_cost, descent_cost, neighbour_cost, optimum = (
+        allocation_cost(config, data, allocation)["objective"]
+        for allocation in (once, descent, neighbours, Oracle(config).allocate(data, 0.5))
+    )
+    assert optimum * (1 - 1e-9) <= descent_cost <= once_cost
+    assert descent_cost <= neighbour_cost * (1 + 1e-9)  # no single-UAV move improves on it
+
+
 def small_model(config: SatGroundConfig, decision: str, **kwargs: Any) -> CCDDPG:
     policy_kwargs = {"net_arch": [16, 16], "branch_width": 8, "decision": decision}
     return CCDDPG(
@@ -71,7 +89,7 @@ def small_model(config: SatGroundConfig, decision: str, **kwargs: Any) -> CCDDPG
     )
 
 
-@pytest.mark.parametrize("mode", ["twin-search", "twin-search-exact"])
+@pytest.mark.parametrize("mode", DECISIONS[1:])
 def test_decision_is_used_in_training_and_kept_by_save_and_load(tmp_path: Path, mode: str) -> None:
     config = SatGroundConfig(n_uavs=4)
     model = small_model(config, mode, refine_exploration=True)
@@ -89,7 +107,7 @@ def test_decision_is_used_in_training_and_kept_by_save_and_load(tmp_path: Path, 
     assert_feasible_fixed_point(buffer, 4, 3)  # explored actions after warm-up: refined, noised, re-projected
 
 
-@pytest.mark.parametrize("mode", ["twin-search", "twin-search-exact"])
+@pytest.mark.parametrize("mode", DECISIONS[1:])
 def test_without_refine_exploration_training_is_the_papers(mode: str) -> None:
     """The decision mode changes acting only: same seed, same explored actions and weights as the paper's actor."""
     config = SatGroundConfig(n_uavs=4)

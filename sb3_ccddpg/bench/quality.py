@@ -63,7 +63,7 @@ def run_name(variant: str, n_uavs: int, mu: float, seed: int) -> str:
 
 
 def _evaluate_decisions(
-    model: BaseAlgorithm, config: SatGroundConfig, n_states: int, key: dict[str, Any]
+    model: BaseAlgorithm, config: SatGroundConfig, n_states: int, key: dict[str, Any], decisions: tuple[str, ...] = DECISIONS
 ) -> list[dict[str, Any]]:
     """One row per decision mode: the model evaluated on the held-out states; its own mode is restored after."""
     policy = model.policy
@@ -72,7 +72,7 @@ def _evaluate_decisions(
     own_mode = dict(policy.decision_kwargs)
     rows = []
     try:
-        for decision in DECISIONS:
+        for decision in decisions:
             policy.set_decision(decision, config)
             frame = evaluate(PolicyMethod(model, config, decision), config, n_states, HELD_OUT_SEED)
             rows.append(
@@ -100,7 +100,9 @@ def run_variant(
     each run evaluates its own (a few seconds) to stay self-contained. After each checkpoint the rows so far
     (``rows.csv``) and the model with its replay buffer (``checkpoints/``) are written into ``run_dir``, so a
     run that is stopped continues from its last checkpoint when called again (the random streams restart
-    there, so a resumed run is not bit-identical to an uninterrupted one).
+    there, so a resumed run is not bit-identical to an uninterrupted one). A decision mode missing from a
+    checkpoint's rows (one added to :data:`~sb3_ccddpg.decision.DECISIONS` after the run) is evaluated on
+    the model kept for that checkpoint, without training.
 
     :param run_dir: the run's folder
     :return: one row per (checkpoint, decision): objective, T_total, E_total, decision time, training time
@@ -112,6 +114,14 @@ def run_variant(
     rows = previous.to_dict("records")  # every checkpoint already written is kept, asked for again or not
     done = set(previous["steps"])
     key = {"variant": variant, "n_uavs": n_uavs, "mu": mu, "seed": seed}
+    for steps in sorted(done):
+        evaluated_decisions = set(previous.loc[previous["steps"] == steps, "decision"])
+        decisions = tuple(decision for decision in DECISIONS if decision not in evaluated_decisions)
+        if decisions:
+            training_seconds = float(previous.loc[previous["steps"] == steps, "train_s"].iloc[0])
+            evaluated = _evaluate_kept(variant, config, seed, steps, run_dir, n_states, key, decisions)
+            rows += [{**row, "steps": steps, "train_s": training_seconds} for row in evaluated]
+            write_atomically(rows_file, pd.DataFrame(rows).to_csv(index=False))
     if 0 in checkpoints and 0 not in done:
         untrained = make_agent("ccddpg", config, seed, **_constructor_arguments(variant))
         rows += [{**row, "steps": 0, "train_s": 0.0} for row in _evaluate_decisions(untrained, config, n_states, key)]
@@ -144,6 +154,28 @@ def run_variant(
         save_checkpoint(model, run_dir / "checkpoints")
         write_atomically(rows_file, pd.DataFrame(rows).to_csv(index=False))
     return pd.DataFrame(rows)
+
+
+def _evaluate_kept(
+    variant: str,
+    config: SatGroundConfig,
+    seed: int,
+    steps: int,
+    run_dir: Path,
+    n_states: int,
+    key: dict[str, Any],
+    decisions: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """Rows of ``decisions`` at an evaluated checkpoint: its kept model, or the seed's untrained agent for 0."""
+    model: BaseAlgorithm
+    if steps == 0:
+        model = make_agent("ccddpg", config, seed, **_constructor_arguments(variant))
+    else:
+        path = run_dir / "checkpoints" / f"model_{steps}_steps.zip"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is gone: decision modes {list(decisions)} cannot be evaluated at {steps} steps")
+        model = CCDDPG.load(path)
+    return _evaluate_decisions(model, config, n_states, key, decisions)
 
 
 def written_rows(output: Path) -> pd.DataFrame:
