@@ -73,6 +73,7 @@ def test_report_writes_the_tables_from_the_rows_written_so_far(tmp_path: Path) -
     main(["--report", "--output", str(tmp_path), "--n-uavs", "3", "--n-states", "5"])
     results = pd.read_csv(tmp_path / "quality.csv")
     assert len(results) == 2 * len(DECISIONS) and (results["ratio_to_oracle"] >= 1 - 1e-9).all()
+    assert (results["oracle_decision_ms"] > 0).all()
     assert "| 3 | 0.5 | paper | twin-search-exact | 40 |" in (tmp_path / "quality.md").read_text()
     assert (tmp_path / "quality.png").stat().st_size > 0
 
@@ -80,7 +81,7 @@ def test_report_writes_the_tables_from_the_rows_written_so_far(tmp_path: Path) -
 def test_overview_gives_each_checkpoint_the_mean_and_range_over_seeds() -> None:
     def row(variant: str, seed: int, steps: int, ratio: float) -> dict[str, object]:
         return {"n_uavs": 3, "mu": 0.5, "variant": variant, "decision": "actor", "seed": seed, "steps": steps,
-                "objective": 2.0 * ratio, "ratio_to_oracle": ratio, "equal_split_ratio": 1.5,
+                "objective": 2.0 * ratio, "ratio_to_oracle": ratio, "equal_split_ratio": 1.5, "oracle_decision_ms": 12.0,
                 "decision_ms": 1.0 + seed, "train_s": float(steps)}  # fmt: skip
 
     results = pd.DataFrame(
@@ -90,7 +91,7 @@ def test_overview_gives_each_checkpoint_the_mean_and_range_over_seeds() -> None:
         + [row("untrained", 0, 0, 3.0)]
     )
     lines = overview_markdown(results).splitlines()
-    assert lines[0] == "### N = 3, μ = 0.5: oracle 2.0000, equal split 1.500× the oracle"
+    assert lines[0] == "### N = 3, μ = 0.5: oracle 2.0000 (12.0 ms per decision), equal split 1.500× the oracle"
     assert "| 0 steps | 100 steps | 200 steps |" in lines[2]
     # decision time: mean over the trained rows (1, 2, 3 ms at 100 steps; 1, 2 at 200); training to 200 steps
     assert "| paper | actor | 4.000 (3.000–5.000) | 1.300 (1.200–1.400) | 1.100 (1.100–1.100), 2 seeds | 1.80 | 200 |" in lines

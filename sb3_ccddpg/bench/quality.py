@@ -5,10 +5,11 @@ Each *training variant* (the paper's settings, or a named change of CC-DDPG's op
 *decision mode* (:data:`~sb3_ccddpg.decision.DECISIONS`: the actor alone, or refined by the twin). The gap is
 the ratio of the mean objective to the oracle's on the same states. Writes into ``--output``:
 ``quality.csv`` (one row per variant, decision, N, μ, seed and checkpoint), ``quality.md`` (mean and
-min–max over seeds) and ``quality.png`` (ratio to the oracle against training steps). Every run keeps its
-rows and latest checkpoint under ``--output``/runs, so rerunning the same command after an interruption
-continues where it stopped; ``--report`` writes the tables and plot from the rows written so far, training
-nothing. Checkpoint 0 is the untrained agent.
+min–max over seeds; per (N, μ) the oracle's own decision time, measured in the same run) and ``quality.png``
+(ratio to the oracle against training steps). Every run keeps its rows and checkpoints under
+``--output``/runs, so rerunning the same command after an interruption continues where it stopped, and
+evaluates any decision mode added since on the kept checkpoints; ``--report`` writes the tables and plot
+from the rows written so far, training nothing. Checkpoint 0 is the untrained agent.
 """
 
 from __future__ import annotations
@@ -190,10 +191,13 @@ def written_rows(output: Path) -> pd.DataFrame:
 
 
 def references(n_uavs: int, mu: float, n_states: int) -> dict[str, float]:
-    """Mean objective of the oracle and the equal split on the benchmark's held-out states."""
+    """Mean objective of the oracle and the equal split on the benchmark's held-out states, and the oracle's
+    mean decision time (ms) measured now, to set beside the decision modes' times."""
     config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
+    oracle = evaluate(Oracle(config), config, n_states, HELD_OUT_SEED)
     return {
-        "oracle": float(evaluate(Oracle(config), config, n_states, HELD_OUT_SEED)["objective"].mean()),
+        "oracle": float(oracle["objective"].mean()),
+        "oracle_decision_ms": 1e3 * float(oracle["decision_time_s"].mean()),
         "equal_split": float(evaluate(EqualSplit(config), config, n_states, HELD_OUT_SEED)["objective"].mean()),
     }
 
@@ -209,8 +213,8 @@ def overview_markdown(results: pd.DataFrame) -> str:
         checkpoints = sorted(rows["steps"].unique())
         most_seeds = rows.groupby(["variant", "steps"])["seed"].nunique().max()
         text.write(
-            f"### N = {n_uavs}, μ = {mu:g}: oracle {oracle:.4f}, equal split "
-            f"{rows['equal_split_ratio'].iloc[0]:.3f}× the oracle\n\n"
+            f"### N = {n_uavs}, μ = {mu:g}: oracle {oracle:.4f} ({rows['oracle_decision_ms'].iloc[0]:.1f} ms per "
+            f"decision), equal split {rows['equal_split_ratio'].iloc[0]:.3f}× the oracle\n\n"
             f"| variant | decision | {' | '.join(f'{steps} steps' for steps in checkpoints)} "
             f"| decision (ms) | training to the last checkpoint (s) |\n"
             f"|---|---|{'---|' * len(checkpoints)}---|---|\n"
@@ -305,6 +309,7 @@ def main(argv: list[str] | None = None) -> None:
         reference = references(int(n), float(mu), args.n_states)
         results.loc[rows.index, "ratio_to_oracle"] = rows["objective"] / reference["oracle"]
         results.loc[rows.index, "equal_split_ratio"] = reference["equal_split"] / reference["oracle"]
+        results.loc[rows.index, "oracle_decision_ms"] = reference["oracle_decision_ms"]
 
     from sb3_ccddpg.plots import quality_curves, save_figure  # matplotlib only where plots are drawn
 
