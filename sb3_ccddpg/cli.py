@@ -14,7 +14,9 @@ import yaml
 
 from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, agent_method, make_env
 from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
-from sb3_ccddpg.compare import HELD_OUT_SEED_OFFSET, CompareSettings, compare
+from sb3_ccddpg.ccddpg import CCDDPG
+from sb3_ccddpg.compare import HELD_OUT_SEED_OFFSET, CompareSettings, compare, decided_copy
+from sb3_ccddpg.decision import DECISIONS
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
 from sb3_ccddpg.figures import QUICK, FigureSettings, draw, figures
 from sb3_ccddpg.oracle import Oracle
@@ -75,20 +77,23 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
+    if args.model is None and not args.baseline:
+        raise ValueError("give --model, --baseline or both")
+    if args.decisions and args.model is None:
+        raise ValueError("--decisions needs --model (a CC-DDPG run)")
     n_states = 50 if args.quick else args.n_states
-    methods: list[AllocationMethod]
+    methods: list[AllocationMethod] = []
     if args.model is not None:
         path = args.model / "model.zip" if args.model.is_dir() else args.model
         run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
         run = read_settings(run_dir)
         config = run.config()
-        model = AGENT_CLASSES[run.algorithm].load(path, env=make_env(run.algorithm, config), device="cpu")
-        methods = [agent_method(model, run.algorithm, config, f"{AGENT_LABELS[run.algorithm]} ({path})")]
         mu = args.mu if args.mu is not None else (0.5 if config.observe_mu else config.mu)
+        methods += _model_methods(path, run.algorithm, config, args.decisions)
     else:
         mu = 0.5 if args.mu is None else args.mu
         config = SatGroundConfig(n_uavs=args.n_uavs, mu=mu)
-        methods = [BASELINES[name](config, args) for name in args.baseline]
+    methods += [BASELINES[name](config, args) for name in args.baseline or []]
     seed = HELD_OUT_SEED_OFFSET + args.seed
     frames = [evaluate(method, config, n_states, seed, mu=mu, progress=True) for method in methods]
     table = summarize(frames)
@@ -97,6 +102,21 @@ def _evaluate(args: argparse.Namespace) -> None:
         write_atomically(args.output / "states.csv", pd.concat(frames).to_csv(index=False))
         write_atomically(args.output / "summary.csv", table.to_csv())
         print(f"results in {args.output}")
+
+
+def _model_methods(path: Path, algorithm: str, config: SatGroundConfig, decisions: list[str] | None) -> list[AllocationMethod]:
+    """The saved model as it decides, or, for CC-DDPG with ``decisions``, one method per decision mode."""
+    model = AGENT_CLASSES[algorithm].load(path, env=make_env(algorithm, config), device="cpu")
+    label = f"{AGENT_LABELS[algorithm]} ({path})"
+    if not decisions:
+        return [agent_method(model, algorithm, config, label)]
+    if not isinstance(model, CCDDPG):
+        raise ValueError(f"--decisions needs a CC-DDPG model, got {algorithm!r}")
+    methods: list[AllocationMethod] = []
+    for decision in decisions:
+        copy = decided_copy(model, decision, config)  # one model per mode: each method keeps its own
+        methods.append(agent_method(copy, algorithm, config, f"CC-DDPG ({decision}) ({path})"))
+    return methods
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -191,10 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--quick", action="store_true", help="1000 steps, a smoke run")
     train_parser.set_defaults(handler=_train)
 
-    evaluate_parser = commands.add_parser("evaluate", help="score a saved model or a baseline on held-out states")
-    source = evaluate_parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", type=Path, help="a run folder of `train` or its model .zip")
-    source.add_argument("--baseline", nargs="+", choices=sorted(BASELINES), help="baselines to score")
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="score a saved model, baselines, or both on the same held-out states"
+    )
+    evaluate_parser.add_argument("--model", type=Path, help="a run folder of `train` or its model .zip")
+    evaluate_parser.add_argument(
+        "--decisions", nargs="+", choices=DECISIONS, help="CC-DDPG model: score it with each of these decision modes"
+    )
+    evaluate_parser.add_argument(
+        "--baseline", nargs="+", choices=sorted(BASELINES), help="baselines to score (with --model: on its configuration)"
+    )
     evaluate_parser.add_argument("--n-uavs", type=int, default=11, help="N (baselines; a model brings its own)")
     evaluate_parser.add_argument("--mu", type=float, help="μ to score with (default: the model's, or 0.5)")
     evaluate_parser.add_argument("--n-states", type=int, default=1000, help="held-out states")

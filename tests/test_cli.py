@@ -88,6 +88,23 @@ def test_evaluate_a_run_and_baselines(tmp_path: Path) -> None:
     assert summary.loc["oracle", "objective"] <= summary.loc["equal split", "objective"]
     assert len(pd.read_csv(tmp_path / "model_eval" / "states.csv")) == 5
 
+    both = ["evaluate", "--model", str(run_dir), "--decisions", "actor", "twin-descent", "--baseline", "oracle"]
+    main([*both, "--n-states", "5", "--output", str(tmp_path / "both")])
+    summary = pd.read_csv(tmp_path / "both" / "summary.csv", index_col="method")
+    model = run_dir / "model.zip"
+    assert list(summary.index) == [f"CC-DDPG (actor) ({model})", f"CC-DDPG (twin-descent) ({model})", "oracle"]
+    objective = summary["objective"]
+    assert objective["oracle"] <= objective.iloc[1] <= objective.iloc[0]  # the descent refines the actor's proposals
+
+
+def test_evaluate_needs_something_to_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--n-states", "5"])
+    assert "give --model, --baseline or both" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--baseline", "oracle", "--decisions", "actor"])
+    assert "--decisions needs --model" in capsys.readouterr().err
+
 
 FIGURE_COLUMNS = {
     "fig4_training.csv": {"method", "seed", "step", "episode_reward"},
