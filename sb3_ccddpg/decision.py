@@ -3,7 +3,7 @@
 The digital twin mirrors every UAV's data size, so at decision time the cost of any allocation can be
 computed before it is executed. :class:`TwinSearch` scores a small neighbourhood of the actor's proposal
 (the proposal itself and every single-UAV move to another satellite) in one batched call and executes the
-best. Two ways to fill in a candidate's channels and CPU shares:
+best. The modes differ in how a candidate's channels and CPU shares are filled in and how far they search:
 
 - ``"twin-search"``: the proposal's channels; the moved UAV keeps its share, rescaled into its new
   satellite's budget (the decoder's C2 repair). Only the cost model is used.
@@ -14,7 +14,7 @@ best. Two ways to fill in a candidate's channels and CPU shares:
   move improves it (a local optimum of the single-move neighbourhood), at most :data:`DESCENT_ROUNDS`
   rounds. Never worse than ``"twin-search-exact"``; each round costs as much as one such search.
 
-Both return feasible allocations, encoded as actions that the env's decoder maps to themselves.
+All return feasible allocations, encoded as actions that the env's decoder maps to themselves.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sb3_ccddpg_envs.feasibility import rescale_sum
 DECISIONS = ("actor", "twin-search", "twin-search-exact", "twin-descent")
 #: CC-DDPG's default decision mode: the best measured by ``sb3-ccddpg bench quality`` (docs/quality).
 DEFAULT_DECISION = "twin-descent"
-#: Most rounds of ``"twin-descent"``; at N = 11 it stops at a local optimum within 3 rounds on most states.
+#: Most rounds of ``"twin-descent"``. At N = 11, 5 rounds gave the same mean objective as 3 on 200 held-out states.
 DESCENT_ROUNDS = 10
 
 
