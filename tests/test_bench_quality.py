@@ -81,7 +81,8 @@ def test_report_writes_the_tables_from_the_rows_written_so_far(tmp_path: Path) -
 def test_overview_gives_each_checkpoint_the_mean_and_range_over_seeds() -> None:
     def row(variant: str, seed: int, steps: int, ratio: float) -> dict[str, object]:
         return {"n_uavs": 3, "mu": 0.5, "variant": variant, "decision": "actor", "seed": seed, "steps": steps,
-                "objective": 2.0 * ratio, "ratio_to_oracle": ratio, "equal_split_ratio": 1.5, "oracle_decision_ms": 12.0,
+                "objective": 2.0 * ratio, "ratio_to_oracle": ratio, "equal_split_ratio": 1.5,
+                "oracle_objective": 2.0, "oracle_decision_ms": 12.0,
                 "decision_ms": 1.0 + seed, "train_s": float(steps)}  # fmt: skip
 
     results = pd.DataFrame(
