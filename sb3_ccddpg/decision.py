@@ -92,18 +92,16 @@ class TwinSearch:
         :return: a feasible allocation, no worse than the proposal on the twin's state
         """
         config = self.config
-        assignments = single_moves(proposal.association, config.n_satellites)
         if self.mode != "twin-search":
-            candidate = Oracle(config, partitions=assignments).allocate(data_mb, mu)
-            rounds = DESCENT_ROUNDS if self.mode == "twin-descent" else 1
-            for _ in range(rounds - 1):
-                centre = candidate.association
+            centre = proposal.association
+            for _ in range(DESCENT_ROUNDS if self.mode == "twin-descent" else 1):
                 candidate = Oracle(config, partitions=single_moves(centre, config.n_satellites)).allocate(data_mb, mu)
                 if np.array_equal(candidate.association, centre):  # no single move improves: a local optimum
                     break
+                centre = candidate.association
             scores = allocation_cost(config, data_mb, _stack([proposal, candidate]), mu)["objective"]
             return candidate if scores[1] <= scores[0] else proposal
-        candidates = self._moved(proposal, assignments)
+        candidates = self._moved(proposal, single_moves(proposal.association, config.n_satellites))
         scores = allocation_cost(config, data_mb, candidates, mu)["objective"]
         best = int(np.argmin(scores))
         return Allocation(candidates.channels[best], candidates.association[best], candidates.cpu_share[best])
