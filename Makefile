@@ -42,7 +42,7 @@ postgres-server:
 
 # Start a local server in .postgres/ (port 5433) and print the URL for `sb3-ccddpg tune --storage`.
 postgres: $(STAMP) postgres-server
-	$(BIN)/python -m sb3_ccddpg.local_postgres start .postgres
+	$(BIN)/python -m sb3_ccddpg.studies.local_postgres start .postgres
 
 clean:
 	rm -rf $(VENV) build *.egg-info

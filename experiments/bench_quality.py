@@ -1,6 +1,6 @@
-"""The quality benchmark (``sb3-ccddpg bench quality``): see :mod:`sb3_ccddpg.bench.quality`."""
+"""The quality benchmark (``sb3-ccddpg bench quality``): see :mod:`sb3_ccddpg.studies.bench.quality`."""
 
-from sb3_ccddpg.bench.quality import main
+from sb3_ccddpg.studies.bench.quality import main
 
 if __name__ == "__main__":
     main()

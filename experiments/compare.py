@@ -1,4 +1,4 @@
-"""``sb3-ccddpg compare``: see ``sb3-ccddpg compare --help`` and :mod:`sb3_ccddpg.compare`."""
+"""``sb3-ccddpg compare``: see ``sb3-ccddpg compare --help`` and :mod:`sb3_ccddpg.studies.compare`."""
 
 import sys
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sb3_ccddpg import CCDDPG, SatGroundInfoCallback
 from sb3_ccddpg.agents import AGENT_LABELS
-from sb3_ccddpg.baselines import EqualSplit, RandomAlgorithm
 from sb3_ccddpg.evaluation import AllocationMethod, PolicyMethod, evaluate, summarize
-from sb3_ccddpg.oracle import Oracle
-from sb3_ccddpg.reporting import print_summary
+from sb3_ccddpg.solvers.baselines import EqualSplit, RandomAlgorithm
+from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.studies.reporting import print_summary
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv
 
 

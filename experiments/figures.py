@@ -1,4 +1,4 @@
-"""``sb3-ccddpg figures``: see ``sb3-ccddpg figures --help`` and :mod:`sb3_ccddpg.figures`."""
+"""``sb3-ccddpg figures``: see ``sb3-ccddpg figures --help`` and :mod:`sb3_ccddpg.studies.figures`."""
 
 import sys
 

@@ -1,7 +1,7 @@
 """Every learning agent the experiments compare, built by name with the same bandit settings.
 
 CC-DDPG in its default configuration (``"ccddpg"``: the paper's training, decisions refined by the twin,
-:data:`~sb3_ccddpg.decision.DEFAULT_DECISION`), the paper's variant (``"ccddpg-paper"``: the actor decides
+:data:`~sb3_ccddpg.solvers.search.DEFAULT_DECISION`), the paper's variant (``"ccddpg-paper"``: the actor decides
 alone, what the paper's Figs 4–6 rows use) and the ablations the paper's claims need: SB3's ``DDPG``,
 ``TD3`` and ``SAC`` with their default ``MlpPolicy`` (the env's decoder repairs their actions) and DDPG
 under the traditional penalty method (:class:`~sb3_ccddpg_envs.wrappers.ConstraintPenaltyWrapper`). All
@@ -23,8 +23,8 @@ from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from sb3_ccddpg.ccddpg import CCDDPG
-from sb3_ccddpg.decision import DEFAULT_DECISION
 from sb3_ccddpg.evaluation import PolicyMethod
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg_envs import ConstraintPenaltyWrapper, SatGroundConfig, SatGroundEnv, action_size
 
 #: Settings every agent shares (the prototype's measured ones for this contextual bandit).

@@ -12,8 +12,8 @@ from stable_baselines3.common.noise import ActionNoise, NormalActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
-from sb3_ccddpg.decision import DEFAULT_DECISION
 from sb3_ccddpg.policies import CCDDPGPolicy, ConstrainedActor
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.decode import action_size, canonical_action
 
@@ -175,7 +175,7 @@ class CCDDPG(DDPG):
     def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
         """Choose how the trained policy decides (see :meth:`CCDDPGPolicy.set_decision`); kept by ``save``.
 
-        :param decision: one of :data:`~sb3_ccddpg.decision.DECISIONS`
+        :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`
         :param config: the env configuration the refinement scores with; default: the one the policy already
             has, else the env's
         """

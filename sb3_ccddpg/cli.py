@@ -13,18 +13,18 @@ import pandas as pd
 import yaml
 
 from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, agent_method, make_env
-from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.ccddpg import CCDDPG
-from sb3_ccddpg.compare import HELD_OUT_SEED_OFFSET, CompareSettings, compare, decided_copy
-from sb3_ccddpg.decision import DECISIONS
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
-from sb3_ccddpg.figures import QUICK, FigureSettings, draw, figures
-from sb3_ccddpg.oracle import Oracle
-from sb3_ccddpg.reporting import print_summary, write_atomically
-from sb3_ccddpg.storage import HEARTBEAT_INTERVAL
-from sb3_ccddpg.tradeoff import TradeoffSettings, trade_off
-from sb3_ccddpg.training import TrainSettings, read_settings, resume, train
-from sb3_ccddpg.tuning import TuneSettings, tune
+from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.solvers.search import DECISIONS
+from sb3_ccddpg.studies.compare import HELD_OUT_SEED_OFFSET, CompareSettings, compare, decided_copy
+from sb3_ccddpg.studies.figures import QUICK, FigureSettings, draw, figures
+from sb3_ccddpg.studies.reporting import print_summary, write_atomically
+from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL
+from sb3_ccddpg.studies.tradeoff import TradeoffSettings, trade_off
+from sb3_ccddpg.studies.training import TrainSettings, read_settings, resume, train
+from sb3_ccddpg.studies.tuning import TuneSettings, tune
 from sb3_ccddpg_envs import SatGroundConfig
 
 BASELINES: dict[str, Callable[[SatGroundConfig, argparse.Namespace], AllocationMethod]] = {
@@ -187,8 +187,7 @@ def _tune(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    benchmarks = {"env": "sb3_ccddpg.bench.env", "ccddpg": "sb3_ccddpg.bench.ccddpg", "quality": "sb3_ccddpg.bench.quality"}
-    importlib.import_module(benchmarks[args.name]).main(args.bench_args)
+    importlib.import_module(f"sb3_ccddpg.studies.bench.{args.name}").main(args.bench_args)
 
 
 def build_parser() -> argparse.ArgumentParser:

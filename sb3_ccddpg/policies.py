@@ -14,7 +14,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
-from sb3_ccddpg.decision import DECISIONS, DEFAULT_DECISION, TwinSearch
+from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, TwinSearch
 from sb3_ccddpg.torch_layers import ChannelHead, ShareHead
 from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.decode import action_size
@@ -152,7 +152,7 @@ class CCDDPGPolicy(TD3Policy):
     :param assignment_temperature: ``None`` for the paper's hard argmax, or the initial temperature of the
         training-time softmax relaxation of the satellite choice (annealed by ``CCDDPG`` to a tenth of it)
     :param decision: ``"actor"`` (the paper's policy: act with the actor's output), or a twin-assisted
-        refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.decision`; ``CCDDPG``
+        refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.solvers.search`; ``CCDDPG``
         explores with the actor alone unless ``refine_exploration``):
         ``"twin-search"``, ``"twin-search-exact"`` or ``"twin-descent"`` (the default, the best measured: the
         actor proposes the satellite assignment, the twin scores its single-UAV moves with the exact channels
@@ -232,7 +232,7 @@ class CCDDPGPolicy(TD3Policy):
     def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
         """Choose how actions are decided from the actor's output (the same trained actor, any mode).
 
-        :param decision: one of :data:`~sb3_ccddpg.decision.DECISIONS`
+        :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`
         :param config: the env configuration the refinement scores with; required unless ``"actor"``
         """
         if decision not in DECISIONS:

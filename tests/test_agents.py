@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sb3_ccddpg.agents import AGENT_LABELS, agent_method, make_agent
-from sb3_ccddpg.decision import DEFAULT_DECISION
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg_envs import ConstraintPenaltyWrapper, SatGroundConfig, SatGroundEnv
 
 CONFIG = SatGroundConfig(n_uavs=3, n_satellites=2)

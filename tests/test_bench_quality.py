@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sb3_ccddpg.bench.quality import main, overview_markdown, run_name, run_variant
 from sb3_ccddpg.ccddpg import CCDDPG
-from sb3_ccddpg.decision import DECISIONS
+from sb3_ccddpg.solvers.search import DECISIONS
+from sb3_ccddpg.studies.bench.quality import main, overview_markdown, run_name, run_variant
 
 
 def test_run_continues_from_its_last_checkpoint(tmp_path: Path) -> None:

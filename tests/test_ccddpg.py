@@ -14,8 +14,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.torch_layers import FlattenExtractor
 
 from sb3_ccddpg import CCDDPG, CCDDPGPolicy, ConstrainedActor
-from sb3_ccddpg.baselines import EqualSplit, RandomAlgorithm
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
+from sb3_ccddpg.solvers.baselines import EqualSplit, RandomAlgorithm
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size, canonical_action, project
 from sb3_ccddpg_envs.feasibility import keep_column_max, rescale_sum
 

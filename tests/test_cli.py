@@ -13,7 +13,7 @@ import pytest
 
 from sb3_ccddpg import CCDDPG
 from sb3_ccddpg.cli import main
-from sb3_ccddpg.training import TrainSettings, latest_checkpoint, resume, train
+from sb3_ccddpg.studies.training import TrainSettings, latest_checkpoint, resume, train
 
 TINY = ["--n-uavs", "3", "--no-tensorboard"]
 

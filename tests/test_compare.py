@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sb3_ccddpg.ccddpg import CCDDPG
-from sb3_ccddpg.compare import CompareSettings, compare
+from sb3_ccddpg.studies.compare import CompareSettings, compare
 
 
 def test_compare_writes_every_method_with_its_gap(tmp_path: Path) -> None:

@@ -49,6 +49,8 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("reward_clip", 0.0),
     ("observe_mu", 1),
     ("twin_error", -0.1),
+    ("reference_n_uavs", 0),
+    ("reference_n_uavs", 2.5),
 ]
 
 

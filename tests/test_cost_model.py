@@ -656,3 +656,21 @@ def test_objective_endpoints_and_monotone_channels(
     assert float(np.asarray(richer["T_up"])[slowest]) < float(np.asarray(at0["T_up"])[slowest])
     assert float(richer["E_com"]) < float(at0["E_com"])
     assert float(richer["T_total"]) <= float(at0["T_total"])
+
+
+@pytest.mark.parametrize(("n_uavs", "n_satellites"), [(6, 3), (32, 8), (64, 8)])
+def test_own_n_normalisers_score_the_equal_split_at_the_top_of_the_range_one(n_uavs: int, n_satellites: int) -> None:
+    """Spec §5a: with ``reference_n_uavs=None`` the reference is the configuration's own N, M and ξ_total."""
+    config = SatGroundConfig(
+        n_uavs=n_uavs, n_satellites=n_satellites, channels_total=max(32, 3 * n_uavs), reference_n_uavs=None, mu=0.0
+    )
+    top = np.full(n_uavs, config.data_mb_range[1])
+    result = allocation_cost(config, top, equal_split(config))
+    t_max, e_max = reference_normalisers(config)
+    assert float(result["T_total"]) == pytest.approx(t_max, rel=1e-12)
+    assert float(result["E_UAV"]) == pytest.approx(e_max, rel=1e-12)
+    assert bool(result["C6_ok"]) and bool(result["C7_ok"])
+    fixed = config.replace(reference_n_uavs=11)
+    assert reference_normalisers(fixed) == reference_normalisers(fixed.replace(n_uavs=11, channels_total=fixed.channels_total))
+    if n_uavs >= 32:  # spec §5a: with the N = 11 reference a typical large-N state (D_i = 550 MB) violates C7
+        assert not bool(allocation_cost(fixed, top * 0.55, equal_split(fixed))["C7_ok"])

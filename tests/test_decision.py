@@ -11,9 +11,10 @@ import torch as th
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sb3_ccddpg import CCDDPG, decision
-from sb3_ccddpg.decision import DECISIONS, TwinSearch, single_moves
-from sb3_ccddpg.oracle import Oracle
+from sb3_ccddpg import CCDDPG
+from sb3_ccddpg.solvers import search
+from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.solvers.search import DECISIONS, TwinSearch, single_moves
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size, allocation_cost, observe, project
 from tests.test_ccddpg import assert_feasible_fixed_point
 
@@ -66,7 +67,7 @@ def test_exact_search_beats_the_plain_search_and_never_the_oracle(seed: int) -> 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_descent_ends_at_a_local_optimum_no_worse_than_one_search(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(decision, "DESCENT_ROUNDS", 10_000)  # no cap: the descent stops only at a local optimum
+    monkeypatch.setattr(search, "DESCENT_ROUNDS", 10_000)  # no cap: the descent stops only at a local optimum
     config = SatGroundConfig(n_uavs=8)
     rng = np.random.default_rng(seed)
     data = rng.uniform(*config.data_mb_range, 8)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from sb3_ccddpg.oracle import Oracle, channel_candidates, set_partitions
+from sb3_ccddpg.solvers.oracle import Oracle, channel_candidates, set_partitions
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, random_allocation, reference_normalisers
 
 MODELS = [("eq15", "sum"), ("eq14", "sum"), ("eq15", "max"), ("eq14", "max")]

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 
 from sb3_ccddpg import local_postgres
-from sb3_ccddpg.storage import open_storage
-from sb3_ccddpg.tuning import sample_hyperparameters
+from sb3_ccddpg.studies.storage import open_storage
+from sb3_ccddpg.studies.tuning import sample_hyperparameters
 
 pytestmark = pytest.mark.postgres
 

@@ -9,7 +9,7 @@ import pytest
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_ccddpg import CCDDPG
-from sb3_ccddpg.decision import DEFAULT_DECISION
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv
 
 

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from sb3_ccddpg.agents import make_agent
-from sb3_ccddpg.storage import open_storage
-from sb3_ccddpg.tradeoff import TradeoffSettings, trade_off
-from sb3_ccddpg.tuning import TuneSettings, _objective, hyperparameters_of, tune
+from sb3_ccddpg.studies.storage import open_storage
+from sb3_ccddpg.studies.tradeoff import TradeoffSettings, trade_off
+from sb3_ccddpg.studies.tuning import TuneSettings, _objective, hyperparameters_of, tune
 from sb3_ccddpg_envs import SatGroundConfig
 
 TINY = TuneSettings(n_uavs=3, steps=60, evaluations=2, n_eval_states=5, n_trials=2, n_startup_trials=2)

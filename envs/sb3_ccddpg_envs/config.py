@@ -17,7 +17,8 @@ BOLTZMANN = 1.380649e-23  # J/K
 BYTES_PER_MB = 1e6
 BITS_PER_MB = 8e6
 
-#: The normalisers T_max and E_max are the equal split's delay and UAV energy at this many UAVs (spec §5).
+#: Default of ``reference_n_uavs``: T_max and E_max are the equal split's delay and UAV energy at this many
+#: UAVs (spec §5, the paper's fixed scale).
 REFERENCE_N_UAVS = 11
 
 
@@ -84,6 +85,11 @@ class SatGroundConfig:
     :param reward_clip: the reward is clipped below at ``-reward_clip``, > 0; ``None`` disables the clip
     :param observe_mu: append μ to the observation and draw it per episode from U[0, 1]
     :param twin_error: σ, relative standard deviation of the digital twin's data-size error, ≥ 0
+    :param reference_n_uavs: number of UAVs of the reference equal split that fixes the normalisers T_max, E_max
+        and the thresholds of C6/C7 (spec §5, §5a), integer ≥ 1 (at most ``channels_total`` of them are used);
+        default 11, the paper's fixed scale so that results for different N compare on one scale; ``None``
+        means the configuration's own N (with its own M and ξ_total), what scale sweeps use so that the
+        objective and C6/C7 keep their meaning at every size
     """
 
     n_satellites: int = 3
@@ -114,6 +120,7 @@ class SatGroundConfig:
     reward_clip: float | None = 10.0
     observe_mu: bool = False
     twin_error: float = 0.0
+    reference_n_uavs: int | None = REFERENCE_N_UAVS
 
     def __post_init__(self) -> None:
         _check_int(self, "n_satellites", low=1)
@@ -140,6 +147,8 @@ class SatGroundConfig:
             _check_float(self, "noise_power", low=0.0, low_open=True)
         if self.reward_clip is not None:
             _check_float(self, "reward_clip", low=0.0, low_open=True)
+        if self.reference_n_uavs is not None:
+            _check_int(self, "reference_n_uavs", low=1)
         if self.block_producers is not None:
             _check_int(self, "block_producers", low=1, high=self.n_satellites, high_name="n_satellites")
         _check_choice(self, "data_unit", ("byte", "bit"))
@@ -160,6 +169,12 @@ class SatGroundConfig:
     def effective_block_producers(self) -> int:
         """M_g: ``block_producers`` or, when it is ``None``, every satellite."""
         return self.n_satellites if self.block_producers is None else self.block_producers
+
+    @property
+    def effective_reference_n_uavs(self) -> int:
+        """UAVs of the reference equal split: ``reference_n_uavs`` (or N when ``None``), at most ξ_total."""
+        reference = self.n_uavs if self.reference_n_uavs is None else self.reference_n_uavs
+        return min(reference, self.channels_total)
 
     @property
     def units_per_mb(self) -> float:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from sb3_ccddpg_envs.config import BITS_PER_MB, REFERENCE_N_UAVS, SatGroundConfig
+from sb3_ccddpg_envs.config import BITS_PER_MB, SatGroundConfig
 from sb3_ccddpg_envs.decode import Allocation
 from sb3_ccddpg_envs.reference import equal_split
 
@@ -165,14 +165,17 @@ def _broadcast(array: NDArray, shape: tuple[int, ...]) -> NDArray:
 def reference_normalisers(config: SatGroundConfig) -> tuple[float, float]:
     """T_max (s) and E_max (J) of the objective (spec §5).
 
-    The equal split with every D_i at the top of ``data_mb_range``, at ``min(11, channels_total)`` UAVs and
-    the summed eq 7: T_max is its T_total, E_max its E_UAV (so it does not depend on the energy model). They
-    depend on the physical parameters but not on N, μ, the energy model or the aggregation, so results for
-    different N and μ compare on one scale. Defaults give 812.957 s and 897 364.48 J.
+    The equal split with every D_i at the top of ``data_mb_range``, at
+    :attr:`~sb3_ccddpg_envs.SatGroundConfig.effective_reference_n_uavs` UAVs (default ``min(11, channels_total)``)
+    and the summed eq 7: T_max is its T_total, E_max its E_UAV (so it does not depend on the energy model).
+    With the default ``reference_n_uavs = 11`` they depend on the physical parameters but not on N, μ, the
+    energy model or the aggregation, so results for different N and μ compare on one scale; with
+    ``reference_n_uavs=None`` they follow the configuration's own N (spec §5a). Defaults give 812.957 s and
+    897 364.48 J.
 
     :param config: system parameters
     :return: ``(t_max, e_max)``
     """
-    reference = config.replace(n_uavs=min(REFERENCE_N_UAVS, config.channels_total), train_aggregation="sum")
+    reference = config.replace(n_uavs=config.effective_reference_n_uavs, train_aggregation="sum")
     terms = delay_energy(reference, np.full(reference.n_uavs, reference.data_mb_range[1]), equal_split(reference))
     return float(terms["T_total"]), float(terms["E_UAV"])

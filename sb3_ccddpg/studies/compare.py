@@ -15,13 +15,13 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
 from sb3_ccddpg.agents import AGENT_LABELS, agent_method, make_agent
-from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.ccddpg import CCDDPG
-from sb3_ccddpg.decision import DEFAULT_DECISION
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
-from sb3_ccddpg.oracle import Oracle
-from sb3_ccddpg.reporting import write_atomically
 from sb3_ccddpg.settings_checks import require_positive_integers
+from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION
+from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg_envs import SatGroundConfig
 
 #: Held-out states never overlap training: training seeds are small integers, held-out seeds start here.
@@ -115,7 +115,7 @@ def decided_copy(model: CCDDPG, decision: str, config: SatGroundConfig) -> CCDDP
     """A copy of a trained CC-DDPG that decides with ``decision``; ``model`` is left as it is.
 
     :param model: the trained agent
-    :param decision: one of :data:`~sb3_ccddpg.decision.DECISIONS`
+    :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`
     :param config: the env configuration the decision scores with
     :return: the copy, without an env
     """

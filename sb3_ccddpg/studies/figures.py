@@ -1,6 +1,6 @@
 """Rerun the paper's Figs 4–6 and write their CSVs, PNGs and a report next to the paper's claims.
 
-Each trained policy is a run folder of :mod:`sb3_ccddpg.training` under ``runs_dir``: a finished run is
+Each trained policy is a run folder of :mod:`sb3_ccddpg.studies.training` under ``runs_dir``: a finished run is
 reused and an interrupted one resumed, so a second call only does what is missing. Every method is scored
 by the common harness (:func:`~sb3_ccddpg.evaluation.evaluate`) on the same held-out states.
 """
@@ -24,13 +24,13 @@ import torch as th
 from tqdm.auto import tqdm
 
 from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, agent_method, make_env
-from sb3_ccddpg.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate
-from sb3_ccddpg.oracle import Oracle
-from sb3_ccddpg.plots import save_figure, three_panels, training_curves
-from sb3_ccddpg.reporting import write_atomically
 from sb3_ccddpg.settings_checks import require_positive_integers
-from sb3_ccddpg.training import TrainSettings, resume, train
+from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.studies.plots import save_figure, three_panels, training_curves
+from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.training import TrainSettings, resume, train
 from sb3_ccddpg_envs import SatGroundConfig
 
 #: Held-out states never overlap training: they are drawn from this seed.

@@ -19,8 +19,8 @@ from stable_baselines3 import DDPG
 from stable_baselines3.common.noise import NormalActionNoise
 
 from sb3_ccddpg import CCDDPG
-from sb3_ccddpg.baselines import EqualSplit, RandomAlgorithm
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
+from sb3_ccddpg.solvers.baselines import EqualSplit, RandomAlgorithm
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size
 
 #: The benchmark measures the paper's variant: its actor decides alone.

@@ -2,7 +2,7 @@
 
 Each *training variant* (the paper's settings, or a named change of CC-DDPG's options) is trained for every
 (N, μ, seed) and, at each checkpoint, evaluated by the common harness on held-out states with every
-*decision mode* (:data:`~sb3_ccddpg.decision.DECISIONS`: the actor alone, or refined by the twin). The gap is
+*decision mode* (:data:`~sb3_ccddpg.solvers.search.DECISIONS`: the actor alone, or refined by the twin). The gap is
 the ratio of the mean objective to the oracle's on the same states. Writes into ``--output``:
 ``quality.csv`` (one row per variant, decision, N, μ, seed and checkpoint), ``quality.md`` (mean and
 min–max over seeds; per (N, μ) the oracle's own decision time, measured in the same run) and ``quality.png``
@@ -27,14 +27,14 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
 from sb3_ccddpg.agents import make_agent, make_vec_env
-from sb3_ccddpg.baselines import EqualSplit
 from sb3_ccddpg.ccddpg import CCDDPG
-from sb3_ccddpg.decision import DECISIONS
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
-from sb3_ccddpg.oracle import Oracle
 from sb3_ccddpg.policies import CCDDPGPolicy
-from sb3_ccddpg.reporting import write_atomically
-from sb3_ccddpg.training import save_checkpoint
+from sb3_ccddpg.solvers.baselines import EqualSplit
+from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.solvers.search import DECISIONS
+from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.training import save_checkpoint
 from sb3_ccddpg_envs import SatGroundConfig
 
 HELD_OUT_SEED = 1_000_000
@@ -112,7 +112,7 @@ def run_variant(
     (``rows.csv``) and the model with its replay buffer (``checkpoints/``) are written into ``run_dir``, so a
     run that is stopped continues from its last checkpoint when called again (the random streams restart
     there, so a resumed run is not bit-identical to an uninterrupted one). A decision mode missing from a
-    checkpoint's rows (one added to :data:`~sb3_ccddpg.decision.DECISIONS` after the run) is evaluated on
+    checkpoint's rows (one added to :data:`~sb3_ccddpg.solvers.search.DECISIONS` after the run) is evaluated on
     the model kept for that checkpoint, without training.
 
     :param run_dir: the run's folder
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
         results.loc[rows.index, "oracle_objective"] = reference["oracle"]
         results.loc[rows.index, "oracle_decision_ms"] = reference["oracle_decision_ms"]
 
-    from sb3_ccddpg.plots import quality_curves, save_figure  # matplotlib only where plots are drawn
+    from sb3_ccddpg.studies.plots import quality_curves, save_figure  # matplotlib only where plots are drawn
 
     write_atomically(args.output / "quality.csv", results.to_csv(index=False))
     report = f"{overview_markdown(results)}### Every row\n\n{summary_markdown(results)}"

@@ -24,9 +24,9 @@ from tqdm.auto import tqdm
 
 from sb3_ccddpg.agents import make_agent
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
-from sb3_ccddpg.reporting import write_atomically
 from sb3_ccddpg.settings_checks import require_positive_integers, require_timeout
-from sb3_ccddpg.storage import HEARTBEAT_INTERVAL, open_storage
+from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL, open_storage
 from sb3_ccddpg_envs import SatGroundConfig
 
 #: Seed of the validation states trials are scored on (test tables use 1 000 000 + seed).
@@ -200,7 +200,7 @@ def write_study_results(study: optuna.Study, output: Path) -> dict[str, Path]:
     :param output: result folder
     :return: written files by name
     """
-    from sb3_ccddpg.plots import root_figure, save_figure  # matplotlib only where plots are drawn
+    from sb3_ccddpg.studies.plots import root_figure, save_figure  # matplotlib only where plots are drawn
 
     written = {"trials.csv": write_atomically(output / "trials.csv", study.trials_dataframe().to_csv(index=False))}
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]

@@ -26,13 +26,13 @@ from pymoo.core.problem import Problem
 from pymoo.optimize import minimize
 
 from sb3_ccddpg.agents import make_agent
-from sb3_ccddpg.baselines import DecoderRepair
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate, held_out_states
-from sb3_ccddpg.oracle import Oracle
-from sb3_ccddpg.reporting import write_atomically
 from sb3_ccddpg.settings_checks import require_positive_integers, require_timeout
-from sb3_ccddpg.storage import HEARTBEAT_INTERVAL, open_storage
-from sb3_ccddpg.tuning import VALIDATION_SEED
+from sb3_ccddpg.solvers.baselines import DecoderRepair
+from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL, open_storage
+from sb3_ccddpg.studies.tuning import VALIDATION_SEED
 from sb3_ccddpg_envs import SatGroundConfig, action_size, allocation_cost, project
 
 
@@ -149,13 +149,13 @@ def trade_off(
 
     :param settings: budgets
     :param output: result folder; holds the default storage ``tradeoff.db``
-    :param storage: RDB URL or journal file (see :func:`~sb3_ccddpg.storage.open_storage`); ``None`` means
+    :param storage: RDB URL or journal file (see :func:`~sb3_ccddpg.studies.storage.open_storage`); ``None`` means
         ``sqlite:///<output>/tradeoff.db``
     :param study_name: the study's name in the storage
     :param heartbeat_interval: seconds between heartbeats of a running trial (relational storages)
     :return: the study
     """
-    from sb3_ccddpg.plots import pareto_fronts, save_figure  # matplotlib only where plots are drawn
+    from sb3_ccddpg.studies.plots import pareto_fronts, save_figure  # matplotlib only where plots are drawn
 
     output.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(

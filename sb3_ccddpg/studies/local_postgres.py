@@ -1,8 +1,8 @@
 """A throwaway local PostgreSQL server for distributed Optuna studies (Debian's ``postgresql`` package).
 
-``python -m sb3_ccddpg.local_postgres start DIR`` creates a cluster in ``DIR`` (trust authentication,
+``python -m sb3_ccddpg.studies.local_postgres start DIR`` creates a cluster in ``DIR`` (trust authentication,
 listening on 127.0.0.1 only) and prints the URL to pass as ``sb3-ccddpg tune --storage``;
-``python -m sb3_ccddpg.local_postgres stop DIR`` stops it. The tests start one the same way. As root the
+``python -m sb3_ccddpg.studies.local_postgres stop DIR`` stops it. The tests start one the same way. As root the
 server runs as the ``postgres`` user the package creates (PostgreSQL refuses to run as root).
 """
 
@@ -72,7 +72,7 @@ def stop(directory: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m sb3_ccddpg.local_postgres", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sb3_ccddpg.studies.local_postgres", description=__doc__)
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("directory", type=Path, help="cluster folder")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port on 127.0.0.1")

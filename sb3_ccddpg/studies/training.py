@@ -21,8 +21,8 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, make_agent, make_env
 from sb3_ccddpg.callbacks import SatGroundInfoCallback
-from sb3_ccddpg.reporting import write_atomically
 from sb3_ccddpg.settings_checks import require_positive_integers
+from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg_envs import SatGroundConfig
 
 _CHECKPOINT = re.compile(r"model_(\d+)_steps\.zip")

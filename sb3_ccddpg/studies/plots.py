@@ -144,9 +144,9 @@ def three_panels(table: pd.DataFrame, x: str, x_label: str, title: str) -> Figur
 def pareto_fronts(trials: pd.DataFrame, oracle: pd.DataFrame, single_state: pd.DataFrame) -> Figure:
     """The delay–energy trade-off: the study's trials against the oracle's front, and NSGA-II on one state.
 
-    :param trials: :func:`~sb3_ccddpg.tradeoff.tradeoff_table`
-    :param oracle: :func:`~sb3_ccddpg.tradeoff.oracle_front`
-    :param single_state: :func:`~sb3_ccddpg.tradeoff.nsga2_front`
+    :param trials: :func:`~sb3_ccddpg.studies.tradeoff.tradeoff_table`
+    :param oracle: :func:`~sb3_ccddpg.studies.tradeoff.oracle_front`
+    :param single_state: :func:`~sb3_ccddpg.studies.tradeoff.nsga2_front`
     :return: the figure
     """
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
@@ -185,7 +185,7 @@ def quality_curves(results: pd.DataFrame) -> Figure:
     """Ratio of mean objective to the oracle against training steps: one row of panels per decision mode, one
     column per (N, μ), one colour per training variant (the same in every panel).
 
-    :param results: rows of :mod:`sb3_ccddpg.bench.quality` with ``ratio_to_oracle`` and ``equal_split_ratio``
+    :param results: rows of :mod:`sb3_ccddpg.studies.bench.quality` with ``ratio_to_oracle`` and ``equal_split_ratio``
     :return: the figure
     """
     points = sorted(results.groupby(["n_uavs", "mu"]).groups)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from sb3_ccddpg.oracle import Oracle
+from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, encode, project
 from sb3_ccddpg_envs.feasibility import rescale_sum
 

@@ -1,0 +1,11 @@
+"""Solvers: methods that decide an allocation without learning (the exact oracle, the twin's search, baselines).
+
+Every class here is an evaluation method (``name`` and ``allocate(data_mb, mu)``, see
+:class:`~sb3_ccddpg.evaluation.AllocationMethod`) or a step that CC-DDPG's decision modes call.
+"""
+
+from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, TwinSearch
+
+__all__ = ["DECISIONS", "DEFAULT_DECISION", "EqualSplit", "GeneticAlgorithm", "Oracle", "RandomAlgorithm", "TwinSearch"]
