@@ -17,7 +17,7 @@ import optuna
 import psycopg
 import pytest
 
-from sb3_ccddpg import local_postgres
+from sb3_ccddpg.studies import local_postgres
 from sb3_ccddpg.studies.storage import open_storage
 from sb3_ccddpg.studies.tuning import sample_hyperparameters
 
