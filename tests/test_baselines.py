@@ -50,6 +50,18 @@ def test_ga_improves_on_ra_and_with_its_budget() -> None:
     assert small < random and large < small
 
 
+@pytest.mark.parametrize(("n_uavs", "n_satellites"), [(11, 3), (64, 8)])
+def test_ga_starts_from_the_equal_split_and_never_returns_worse(n_uavs: int, n_satellites: int) -> None:
+    config = SatGroundConfig(
+        n_uavs=n_uavs, n_satellites=n_satellites, channels_total=max(32, 3 * n_uavs), reference_n_uavs=None
+    )
+    held_out = {"n_states": 4, "seed": 5}
+    equal = evaluate(EqualSplit(config), config, **held_out)["objective"].to_numpy()
+    ga = evaluate(GeneticAlgorithm(config, evaluations=60, population=20, seed=0), config, **held_out)
+    assert (ga["objective"].to_numpy() <= equal * (1 + 1e-12)).all()
+    assert (ga["objective"].to_numpy() < equal).any()
+
+
 def test_ga_rejects_bad_budgets() -> None:
     with pytest.raises(ValueError, match="evaluations must be at least population = 50"):
         GeneticAlgorithm(SatGroundConfig(), evaluations=10)
