@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch as th
 import yaml
 
 from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, agent_method, make_env
@@ -21,11 +22,15 @@ from sb3_ccddpg.solvers.search import DECISIONS
 from sb3_ccddpg.studies.compare import HELD_OUT_SEED_OFFSET, CompareSettings, compare, decided_copy
 from sb3_ccddpg.studies.figures import QUICK, FigureSettings, draw, figures
 from sb3_ccddpg.studies.reporting import print_summary, write_atomically
+from sb3_ccddpg.studies.scenario import add_scenario_arguments, scenario_config, scenario_fields
 from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL
 from sb3_ccddpg.studies.tradeoff import TradeoffSettings, trade_off
 from sb3_ccddpg.studies.training import TrainSettings, read_settings, resume, train
 from sb3_ccddpg.studies.tuning import TuneSettings, tune
 from sb3_ccddpg_envs import SatGroundConfig
+
+#: torch threads per process: one, measured fastest for these networks (``sb3-ccddpg bench threads``).
+DEFAULT_THREADS = 1
 
 BASELINES: dict[str, Callable[[SatGroundConfig, argparse.Namespace], AllocationMethod]] = {
     "oracle": lambda config, args: Oracle(config),
@@ -69,6 +74,7 @@ def _train(args: argparse.Namespace) -> None:
             checkpoint_every=min(args.checkpoint_every, steps),
             tensorboard=not args.no_tensorboard,
             hyperparameters=read_hyperparameters(args.hyperparams) if args.hyperparams else {},
+            env_kwargs=scenario_fields(args),
         )
         run_dir = args.log_dir or Path("runs") / f"{args.algorithm}_n{args.n_uavs}_mu{args.mu:g}_seed{args.seed}"
         model = train(settings, run_dir)
@@ -83,6 +89,9 @@ def _evaluate(args: argparse.Namespace) -> None:
         raise ValueError("--decisions needs --model (a CC-DDPG run)")
     n_states = 50 if args.quick else args.n_states
     methods: list[AllocationMethod] = []
+    scenario = scenario_fields(args)
+    if args.model is not None and scenario:
+        raise ValueError(f"--model brings its own scenario; drop {sorted(scenario)} (or score baselines without --model)")
     if args.model is not None:
         path = args.model / "model.zip" if args.model.is_dir() else args.model
         run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
@@ -92,7 +101,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         methods += _model_methods(path, run.algorithm, config, args.decisions)
     else:
         mu = 0.5 if args.mu is None else args.mu
-        config = SatGroundConfig(n_uavs=args.n_uavs, mu=mu)
+        config = scenario_config(args.n_uavs, scenario, mu=mu)
     methods += [BASELINES[name](config, args) for name in args.baseline or []]
     seed = HELD_OUT_SEED_OFFSET + args.seed
     frames = [evaluate(method, config, n_states, seed, mu=mu, progress=True) for method in methods]
@@ -130,6 +139,7 @@ def _compare(args: argparse.Namespace) -> None:
         agents=tuple(args.agents),
         train_steps=args.train_steps,
         ga_budgets=tuple(args.ga_budgets),
+        env_kwargs=scenario_fields(args),
     )
     table = compare(settings, args.output)
     print_summary(table, f"N = {settings.n_uavs}, mu = {settings.mu}, {settings.n_states} held-out states (gap to oracle)")
@@ -163,6 +173,7 @@ def _tune(args: argparse.Namespace) -> None:
             n_trials=n_trials,
             timeout=args.timeout,
             seed=args.seed,
+            env_kwargs=scenario_fields(args),
             **({"mu_grid": 5, "nsga_population": 20, "nsga_generations": 10} if args.quick else {}),
         )
         study = trade_off(tradeoff_settings, args.output, args.storage, args.study_name or "ccddpg-tradeoff", args.heartbeat)
@@ -179,6 +190,7 @@ def _tune(args: argparse.Namespace) -> None:
         n_jobs=args.n_jobs,
         seed=args.seed,
         n_startup_trials=min(5, n_trials) if args.quick else 5,
+        env_kwargs=scenario_fields(args),
     )
     study = tune(settings, args.output, args.storage, args.study_name or "ccddpg", args.heartbeat)
     print(f"{len(study.trials)} trials in study {study.study_name!r}; results in {args.output}")
@@ -194,8 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="sb3-ccddpg", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    threads = argparse.ArgumentParser(add_help=False)  # shared by every command that trains or decides
+    threads.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"torch threads of this process (default {DEFAULT_THREADS}: fastest for these networks, see `bench threads`)",
+    )
 
-    train_parser = commands.add_parser("train", help="train an agent on SatGround-v0, with checkpoints and TensorBoard")
+    def add_command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[threads], help=summary)
+
+    train_parser = add_command("train", summary="train an agent on SatGround-v0, with checkpoints and TensorBoard")
     train_parser.add_argument("--algorithm", choices=sorted(AGENT_LABELS), default="ccddpg", help="agent to train")
     train_parser.add_argument("--n-uavs", type=int, default=11, help="N, number of UAVs")
     train_parser.add_argument("--mu", type=float, default=0.5, help="μ, weight of energy in [0, 1]")
@@ -208,11 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--hyperparams", type=Path, help="YAML mapping of agent constructor arguments")
     train_parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its latest checkpoint")
     train_parser.add_argument("--quick", action="store_true", help="1000 steps, a smoke run")
+    add_scenario_arguments(train_parser)
     train_parser.set_defaults(handler=_train)
 
-    evaluate_parser = commands.add_parser(
-        "evaluate", help="score a saved model, baselines, or both on the same held-out states"
-    )
+    evaluate_parser = add_command("evaluate", summary="score a saved model, baselines, or both on the same held-out states")
     evaluate_parser.add_argument("--model", type=Path, help="a run folder of `train` or its model .zip")
     evaluate_parser.add_argument(
         "--decisions", nargs="+", choices=DECISIONS, help="CC-DDPG model: score it with each of these decision modes"
@@ -227,10 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--ga-evaluations", type=int, default=5000, help="GA budget per state")
     evaluate_parser.add_argument("--output", type=Path, help="folder for states.csv and summary.csv")
     evaluate_parser.add_argument("--quick", action="store_true", help="50 states")
+    add_scenario_arguments(evaluate_parser)
     evaluate_parser.set_defaults(handler=_evaluate)
 
     defaults = CompareSettings()
-    compare_parser = commands.add_parser("compare", help="every method on the same held-out states, gap to the oracle")
+    compare_parser = add_command("compare", summary="every method on the same held-out states, gap to the oracle")
     compare_parser.add_argument("--n-uavs", type=int, default=defaults.n_uavs, help="N, number of UAVs")
     compare_parser.add_argument("--mu", type=float, default=defaults.mu, help="μ, weight of energy in [0, 1]")
     compare_parser.add_argument("--n-states", type=int, default=defaults.n_states, help="held-out states")
@@ -242,9 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("--ga-budgets", type=int, nargs="*", default=list(defaults.ga_budgets), help="GA budgets")
     compare_parser.add_argument("--output", type=Path, default=Path("results/compare"), help="result folder")
     compare_parser.add_argument("--quick", action="store_true", help="50 states, 1000 steps, GA 500 evaluations")
+    add_scenario_arguments(compare_parser)
     compare_parser.set_defaults(handler=_compare)
 
-    figures_parser = commands.add_parser("figures", help="rerun the paper's Figs 4-6: CSVs, PNGs and a report")
+    figures_parser = add_command("figures", summary="rerun the paper's Figs 4-6: CSVs, PNGs and a report")
     figures_parser.add_argument("--output", type=Path, default=Path("results/figures"), help="CSVs, PNGs and report.md")
     figures_parser.add_argument("--runs-dir", type=Path, default=Path("runs/figures"), help="training runs (reused)")
     figures_parser.add_argument("--steps", type=int, help="training steps per policy (default 20000)")
@@ -258,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     figures_parser.set_defaults(handler=_figures)
 
-    tune_parser = commands.add_parser("tune", help="Optuna study of CC-DDPG's hyperparameters, or the delay-energy trade-off")
+    tune_parser = add_command("tune", summary="Optuna study of CC-DDPG's hyperparameters, or the delay-energy trade-off")
     tune_parser.add_argument("--tradeoff", action="store_true", help="multi-objective study over μ (T_total, E_total)")
     tune_parser.add_argument("--n-uavs", type=int, default=11, help="N, number of UAVs")
     tune_parser.add_argument("--mu", type=float, default=0.5, help="μ of the hyperparameter study")
@@ -276,12 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
     tune_parser.add_argument("--heartbeat", type=int, default=HEARTBEAT_INTERVAL, help="seconds between trial heartbeats")
     tune_parser.add_argument("--output", type=Path, default=Path("results/tune"), help="result folder")
     tune_parser.add_argument("--quick", action="store_true", help="500 steps, 20 states, 3 trials")
+    add_scenario_arguments(tune_parser)
     tune_parser.set_defaults(handler=_tune)
 
     bench_parser = commands.add_parser(
-        "bench", help="benchmarks: `bench env`, `bench ccddpg` or `bench quality` (add -h after the name)"
+        "bench", help="benchmarks: `bench env`, `bench ccddpg`, `bench quality` or `bench threads` (add -h after the name)"
     )
-    bench_parser.add_argument("name", choices=["env", "ccddpg", "quality"], help="which benchmark")
+    bench_parser.add_argument("name", choices=["env", "ccddpg", "quality", "threads"], help="which benchmark")
     bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
     bench_parser.set_defaults(handler=_bench)
     return parser
@@ -294,6 +318,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    threads = getattr(args, "threads", DEFAULT_THREADS)
+    if threads < 1:
+        parser.error(f"--threads must be an integer ≥ 1, got {threads}")
+    th.set_num_threads(threads)
     try:
         args.handler(args)
     except (ValueError, FileNotFoundError, FileExistsError) as error:

@@ -7,8 +7,9 @@ import io
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -22,6 +23,7 @@ from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlg
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.scenario import scenario_config
 from sb3_ccddpg_envs import SatGroundConfig
 
 #: Held-out states never overlap training: training seeds are small integers, held-out seeds start here.
@@ -44,6 +46,7 @@ class CompareSettings:
         ``ccddpg-paper`` share one training (:data:`CCDDPG_DECISIONS`)
     :param train_steps: training steps of each agent
     :param ga_budgets: GA evaluation budgets per state, one GA row each
+    :param env_kwargs: every other ``SatGroundConfig`` field of the scenario (M, ξ_total, the data range, ...)
     """
 
     n_uavs: int = 11
@@ -53,14 +56,20 @@ class CompareSettings:
     agents: tuple[str, ...] = ("ccddpg", "ccddpg-paper", "ddpg", "td3", "sac", "ddpg-penalty")
     train_steps: int = 20_000
     ga_budgets: tuple[int, ...] = (1000, 5000, 20_000)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.config()  # validates the scenario with the env's own messages
         unknown = sorted(set(self.agents) - set(AGENT_LABELS))
         if unknown:
             raise ValueError(f"agents must be among {sorted(AGENT_LABELS)}, got {unknown}")
         require_positive_integers(self, "train_steps")
         if self.n_states < 2:
             raise ValueError(f"n_states must be an integer ≥ 2 (for confidence intervals), got {self.n_states!r}")
+
+    def config(self) -> SatGroundConfig:
+        """The env configuration of the comparison."""
+        return scenario_config(self.n_uavs, self.env_kwargs, mu=self.mu)
 
 
 def compare(settings: CompareSettings, output: Path, *, progress: bool = True) -> pd.DataFrame:
@@ -75,7 +84,7 @@ def compare(settings: CompareSettings, output: Path, *, progress: bool = True) -
     :param progress: show progress bars
     :return: the summary table, one row per method
     """
-    config = SatGroundConfig(n_uavs=settings.n_uavs, mu=settings.mu)
+    config = settings.config()
     methods: list[AllocationMethod] = [Oracle(config), EqualSplit(config), RandomAlgorithm(config, settings.seed)]
     training_seconds: dict[str, float] = {}
     ccddpg_training: tuple[CCDDPG, float] | None = None  # the CC-DDPG trained first, and its training time (s)

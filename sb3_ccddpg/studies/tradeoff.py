@@ -14,8 +14,9 @@ both rates are 0). References on the same axes:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -31,6 +32,7 @@ from sb3_ccddpg.settings_checks import require_positive_integers, require_timeou
 from sb3_ccddpg.solvers.baselines import DecoderRepair
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.scenario import scenario_config
 from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL, open_storage
 from sb3_ccddpg.studies.tuning import VALIDATION_SEED
 from sb3_ccddpg_envs import SatGroundConfig, action_size, allocation_cost, project
@@ -49,6 +51,7 @@ class TradeoffSettings:
     :param mu_grid: number of μ values of the oracle's front (evenly spaced in [0, 1])
     :param nsga_population: NSGA-II population
     :param nsga_generations: NSGA-II generations
+    :param env_kwargs: every other ``SatGroundConfig`` field of the scenario (M, ξ_total, the data range, ...)
     """
 
     n_uavs: int = 11
@@ -60,11 +63,16 @@ class TradeoffSettings:
     mu_grid: int = 21
     nsga_population: int = 100
     nsga_generations: int = 200
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         require_positive_integers(self, "steps", "n_eval_states", "n_trials", "mu_grid", "nsga_population", "nsga_generations")
         require_timeout(self.timeout)
-        SatGroundConfig(n_uavs=self.n_uavs)
+        self.config()  # validates the scenario with the env's own messages
+
+    def config(self, mu: float = 0.5) -> SatGroundConfig:
+        """The env configuration of the study at one μ (each trial draws its own)."""
+        return scenario_config(self.n_uavs, self.env_kwargs, mu=mu)
 
 
 def _objectives(settings: TradeoffSettings, trial: optuna.Trial) -> tuple[float, float]:
@@ -73,7 +81,7 @@ def _objectives(settings: TradeoffSettings, trial: optuna.Trial) -> tuple[float,
         "alpha0_init": trial.suggest_float("alpha0_init", 0.5, 0.999),
         "alpha_init": trial.suggest_float("alpha_init", 0.5, 0.999),
     }
-    config = SatGroundConfig(n_uavs=settings.n_uavs, mu=mu)
+    config = settings.config(mu)
     model = make_agent("ccddpg-paper", config, settings.seed, policy_kwargs=scales)
     model.learn(settings.steps)
     frame = evaluate(PolicyMethod(model, config, "trial"), config, settings.n_eval_states, VALIDATION_SEED)
@@ -169,7 +177,7 @@ def trade_off(
     )
     study.optimize(lambda trial: _objectives(settings, trial), n_trials=settings.n_trials, timeout=settings.timeout)
 
-    config = SatGroundConfig(n_uavs=settings.n_uavs)
+    config = settings.config()
     trials = tradeoff_table(study)
     oracle = oracle_front(config, settings.n_eval_states, np.linspace(0.0, 1.0, settings.mu_grid))
     state = held_out_states(config, 1, VALIDATION_SEED)[0]

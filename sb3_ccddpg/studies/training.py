@@ -23,6 +23,7 @@ from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, make_agent, make_env
 from sb3_ccddpg.callbacks import SatGroundInfoCallback
 from sb3_ccddpg.settings_checks import require_positive_integers
 from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.scenario import scenario_config
 from sb3_ccddpg_envs import SatGroundConfig
 
 _CHECKPOINT = re.compile(r"model_(\d+)_steps\.zip")
@@ -41,6 +42,7 @@ class TrainSettings:
     :param checkpoint_every: steps between checkpoints
     :param tensorboard: write TensorBoard logs
     :param hyperparameters: agent constructor arguments replacing the shared bandit settings
+    :param env_kwargs: every other ``SatGroundConfig`` field of the scenario (M, ξ_total, the data range, ...)
     """
 
     algorithm: str = "ccddpg"
@@ -52,16 +54,17 @@ class TrainSettings:
     checkpoint_every: int = 5000
     tensorboard: bool = True
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.algorithm not in AGENT_LABELS:
             raise ValueError(f"algorithm must be one of {sorted(AGENT_LABELS)}, got {self.algorithm!r}")
         require_positive_integers(self, "steps", "checkpoint_every")
-        self.config()  # validates n_uavs, mu and observe_mu with the env's own messages
+        self.config()  # validates the scenario with the env's own messages
 
     def config(self) -> SatGroundConfig:
         """The env configuration of the run."""
-        return SatGroundConfig(n_uavs=self.n_uavs, mu=self.mu, observe_mu=self.observe_mu)
+        return scenario_config(self.n_uavs, self.env_kwargs, mu=self.mu, observe_mu=self.observe_mu)
 
 
 class CheckpointWithBuffer(BaseCallback):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from sb3_ccddpg.agents import make_agent
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
 from sb3_ccddpg.settings_checks import require_positive_integers, require_timeout
 from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.scenario import scenario_config
 from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL, open_storage
 from sb3_ccddpg_envs import SatGroundConfig
 
@@ -47,6 +48,7 @@ class TuneSettings:
     :param n_jobs: trials run in parallel threads by this process
     :param seed: seed of the sampler and of every trial's agent
     :param n_startup_trials: random trials before TPE and before pruning starts
+    :param env_kwargs: every other ``SatGroundConfig`` field of the scenario (M, ξ_total, the data range, ...)
     """
 
     n_uavs: int = 11
@@ -59,11 +61,16 @@ class TuneSettings:
     n_jobs: int = 1
     seed: int = 0
     n_startup_trials: int = 5
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         require_positive_integers(self, "steps", "evaluations", "n_eval_states", "n_trials", "n_jobs", "n_startup_trials")
         require_timeout(self.timeout)
-        SatGroundConfig(n_uavs=self.n_uavs, mu=self.mu)  # validates N and μ with the env's messages
+        self.config()  # validates the scenario with the env's own messages
+
+    def config(self) -> SatGroundConfig:
+        """The env configuration every trial trains and is scored on."""
+        return scenario_config(self.n_uavs, self.env_kwargs, mu=self.mu)
 
 
 def sample_hyperparameters(trial: optuna.trial.BaseTrial) -> dict[str, Any]:
@@ -128,7 +135,7 @@ class TrialEvalCallback(BaseCallback):
 
 
 def _objective(settings: TuneSettings, trial: optuna.Trial) -> float:
-    config = SatGroundConfig(n_uavs=settings.n_uavs, mu=settings.mu)
+    config = settings.config()
     model = make_agent("ccddpg-paper", config, settings.seed, **sample_hyperparameters(trial))
     every = max(settings.steps // settings.evaluations, 1)
     callback = TrialEvalCallback(trial, config, every, settings.n_eval_states)
