@@ -23,7 +23,7 @@ from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlg
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg.studies.reporting import write_atomically
-from sb3_ccddpg.studies.scenario import scenario_config
+from sb3_ccddpg.studies.scenario import scenario_caption, scenario_config
 from sb3_ccddpg_envs import SatGroundConfig
 
 #: Held-out states never overlap training: training seeds are small integers, held-out seeds start here.
@@ -144,7 +144,7 @@ def summary_markdown(table: pd.DataFrame, settings: CompareSettings) -> str:
     :return: markdown text
     """
     lines = [
-        f"N = {settings.n_uavs}, M = 3, μ = {settings.mu}, {settings.n_states} held-out states "
+        f"{scenario_caption(settings.config())}, {settings.n_states} held-out states "
         f"(seed {HELD_OUT_SEED_OFFSET + settings.seed}); mean ± 95 % CI.",
         "",
         "| method | objective | gap to oracle | T_total (s) | E_total (kJ) "

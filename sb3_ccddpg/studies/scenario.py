@@ -114,3 +114,20 @@ def scenario_config(n_uavs: int, env_kwargs: dict[str, Any], **own: Any) -> SatG
     """
     check_env_kwargs(env_kwargs)
     return SatGroundConfig(**env_kwargs, n_uavs=n_uavs, **own)
+
+
+def scenario_caption(config: SatGroundConfig) -> str:
+    """The scenario in one line for table captions: N, M, ξ_total, μ and every field changed from its default.
+
+    :param config: the configuration
+    :return: e.g. ``"N = 8, M = 4, ξ_total = 32, μ = 0.3, data_mb_range = (100.0, 500.0)"``
+    """
+    default = SatGroundConfig()
+    shown = ("n_uavs", "n_satellites", "channels_total", "mu")
+    changed = [
+        f"{name} = {getattr(config, name)}"
+        for name in SatGroundConfig.field_names()
+        if name not in shown and getattr(config, name) != getattr(default, name)
+    ]
+    head = f"N = {config.n_uavs}, M = {config.n_satellites}, ξ_total = {config.channels_total}, μ = {config.mu:g}"
+    return ", ".join([head, *changed])
