@@ -40,12 +40,12 @@ def make_actor(n_uavs: int, n_satellites: int, seed: int, weight_scale: float = 
     return actor
 
 
-def assert_feasible_fixed_point(actions: np.ndarray, n_uavs: int, n_satellites: int) -> None:
+def assert_feasible_fixed_point(actions: np.ndarray, n_uavs: int, n_satellites: int, channels_total: int = 32) -> None:
     """Feasible after decoding (C2–C5) and a fixed point of the decoder's continuous steps (to float32 precision)."""
     assert np.all(np.isfinite(actions)) and np.all((actions >= -1.0) & (actions <= 1.0))
     np.testing.assert_allclose(canonical_action(actions, n_uavs, n_satellites), actions, rtol=0, atol=1e-6)
-    allocation = project(actions, n_uavs, n_satellites, 32)
-    assert np.all(allocation.channels >= 1) and np.all(allocation.channels.sum(axis=-1) <= 32)
+    allocation = project(actions, n_uavs, n_satellites, channels_total)
+    assert np.all(allocation.channels >= 1) and np.all(allocation.channels.sum(axis=-1) <= channels_total)
     assert np.all(allocation.cpu_share.sum(axis=-1) <= 1.0 + 1e-6)
     on_satellite = allocation.association[..., None, :] == np.arange(n_satellites)[:, None]
     assert np.all(allocation.cpu_share[~on_satellite] == 0.0)
