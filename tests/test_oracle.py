@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from sb3_ccddpg.solvers.oracle import Oracle, channel_candidates, set_partitions
+from sb3_ccddpg.solvers.oracle import PARTITION_LIMIT, Oracle, channel_candidates, partition_count, set_partitions
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, random_allocation, reference_normalisers
 
 MODELS = [("eq15", "sum"), ("eq14", "sum"), ("eq15", "max"), ("eq14", "max")]
@@ -143,6 +143,18 @@ def test_set_partitions_counts_and_canonical_form() -> None:
     for row in set_partitions(6, 3):
         assert row[0] == 0 and all(row[i] <= row[:i].max() + 1 for i in range(1, 6))
     assert len({tuple(r) for r in set_partitions(6, 3)}) == len(set_partitions(6, 3))
+
+
+def test_partition_count_is_exact_and_the_enumeration_refuses_above_the_limit() -> None:
+    for n_items, max_blocks in [(1, 1), (4, 2), (5, 5), (7, 3), (9, 8)]:
+        assert partition_count(n_items, max_blocks) == len(set_partitions(n_items, max_blocks))
+    assert partition_count(16, 5) == 1_275_163_905  # Σ_{k ≤ 5} S(16, k), exact integers
+    assert partition_count(64, 8) > 10**50 and partition_count(11, 8) <= PARTITION_LIMIT
+    message = r"N = 16 UAVs into at most M = 5 satellites: there are 1,275,163,905.*solve.*lower_bound"
+    with pytest.raises(ValueError, match=message):
+        set_partitions(16, 5)
+    with pytest.raises(ValueError, match="N = 64 UAVs"):
+        set_partitions(64, 8)
 
 
 _ORACLES: dict[tuple[str, str], Oracle] = {}

@@ -5,7 +5,17 @@ Every class here is an evaluation method (``name`` and ``allocate(data_mb, mu)``
 """
 
 from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.solvers.branch_and_bound import Solution
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, TwinSearch
 
-__all__ = ["DECISIONS", "DEFAULT_DECISION", "EqualSplit", "GeneticAlgorithm", "Oracle", "RandomAlgorithm", "TwinSearch"]
+__all__ = [
+    "DECISIONS",
+    "DEFAULT_DECISION",
+    "EqualSplit",
+    "GeneticAlgorithm",
+    "Oracle",
+    "RandomAlgorithm",
+    "Solution",
+    "TwinSearch",
+]

@@ -9,6 +9,8 @@ Structure used (each step is checked against brute force in ``tests/test_oracle.
 2. Channel part: for every bottleneck value t = s_i/k (s_i the upload time on one channel), each UAV needs
    ``ceil(s_i/t)`` channels; the remaining channels go greedily to the largest reductions of Σ T_up (optimal
    for a separable convex sum). Every optimal ξ is among these candidates. All ξ_total channels are used.
+   It does not depend on the association: :class:`StateProblem` solves it once per state and μ and then
+   fills any number of assignment batches.
 3. Satellites are identical, so association only matters up to the partition of the UAVs into at most M
    groups (29 525 for N = 11, M = 3). For a fixed partition and a common time level τ = max_j T_j the
    CPU-share problem has closed forms: ``"sum"``/``"eq15"``: shares ∝ √(cycles) within a satellite;
@@ -18,7 +20,13 @@ Structure used (each step is checked against brute force in ``tests/test_oracle.
    shares, the cap dropped) prunes the partitions and SLSQP (scipy) solves the rest to ~1e-12.
 5. C6/C7 cap τ for each pair of a partition and a Pareto-efficient channel candidate; the convex objective
    in τ is then minimised at the clipped stationary point. A state where no allocation meets C6/C7 is
-   solved without them and reported as infeasible.
+   solved without them and reported as infeasible. (``"eq14"`` with ``"sum"`` is solved without them and
+   only reports whether its optimum meets them.)
+
+Enumerating the partitions stops being possible at N ≈ 12 (Σ_{k ≤ M} S(N, k) partitions, S the Stirling
+numbers of the second kind): above :data:`PARTITION_LIMIT` of them :func:`set_partitions` refuses and
+:class:`Oracle` solves by branch and bound over assignments instead
+(:func:`~sb3_ccddpg.solvers.branch_and_bound.solve`, same steps 1–5 at its leaves).
 
 The exact ε of eq 7 (1e-9) is ignored in the search and included when the result is scored.
 """
@@ -28,6 +36,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,6 +44,13 @@ from scipy.optimize import minimize
 
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, reference_normalisers
 from sb3_ccddpg_envs.config import BITS_PER_MB
+
+if TYPE_CHECKING:
+    from sb3_ccddpg.solvers.branch_and_bound import Solution
+
+#: Most partitions :func:`set_partitions` lists (its table takes ``8·M·N`` bytes per partition in the oracle):
+#: N ≤ 11 for every M ≤ 8, N = 12 up to M = 4, N = 13 up to M = 3.
+PARTITION_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -69,9 +85,14 @@ def _weights(config: SatGroundConfig, mu: float) -> _Weights:
 def channel_candidates(single_channel_upload_s: NDArray[np.float64], channels_total: int) -> NDArray[np.int64]:
     """Channel vectors among which every optimum of the channel part lies (step 2 of the module docstring).
 
+    The greedy fill of every bottleneck's spare channels is read off one global order of all marginal gains
+    (UAV i's x-th → (x+1)-th channel; ties to the lower UAV index): a candidate with needs n takes the
+    shortest prefix of that order whose entries with x ≥ n_i number its spare channels (binary search on the
+    prefix length). Memory ``O(N·ξ_total·N)`` instead of ``O(candidates·N·ξ_total)``.
+
     :param single_channel_upload_s: s_i, upload time of each UAV on one channel (s), shape ``(N,)``
     :param channels_total: ξ_total ≥ N
-    :return: distinct channel vectors, shape ``(n_candidates, N)``, each summing to ξ_total
+    :return: distinct channel vectors, shape ``(n_candidates, N)``, each summing to ξ_total, in lexicographic order
     """
     upload = np.asarray(single_channel_upload_s, dtype=np.float64)
     counts = np.arange(1, channels_total + 1)
@@ -80,19 +101,33 @@ def channel_candidates(single_channel_upload_s: NDArray[np.float64], channels_to
     need = np.ceil(upload / bottlenecks[:, None] * (1.0 - 1e-12)).astype(np.int64)
     need = np.maximum(need, 1)
     need = need[need.sum(axis=1) <= channels_total]
-    spare = channels_total - need.sum(axis=1)
-    # Reduction of Σ s_i/ξ_i by the k-th extra channel of UAV i, non-increasing in k.
-    extra = np.arange(channels_total)
-    current = need[:, :, None] + extra  # (C, N, K)
-    gain = upload[None, :, None] / current - upload[None, :, None] / (current + 1)
-    flat = gain.reshape(len(need), -1)
-    order = np.argsort(-flat, axis=1, kind="stable")
-    rank = np.argsort(order, axis=1, kind="stable")
-    granted = (rank < spare[:, None]).reshape(gain.shape).sum(axis=-1)
-    return np.unique(need + granted, axis=0)
+    # Reduction of Σ s_i/ξ_i by UAV i's channel x + 1, non-increasing in x; one order for every candidate.
+    gain = upload[:, None] / counts - upload[:, None] / (counts + 1)  # (N, ξ_total), column x − 1
+    order = np.argsort(-gain.ravel(), kind="stable")
+    taken = np.zeros((order.size + 1, upload.size), dtype=np.int64)  # taken[p, i]: UAV i's gains in the first p
+    taken[np.arange(1, order.size + 1), order // channels_total] = 1
+    taken = np.cumsum(taken, axis=0)
+    low, high = np.zeros(len(need), dtype=np.int64), np.full(len(need), order.size)
+    while np.any(low < high):  # shortest prefix that fills ξ_total
+        middle = (low + high) // 2
+        enough = np.maximum(need, taken[middle] + 1).sum(axis=1) >= channels_total
+        high = np.where(enough, middle, high)
+        low = np.where(enough, low, middle + 1)
+    return np.unique(np.maximum(need, taken[low] + 1), axis=0)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.cache
+def partition_count(n_items: int, max_blocks: int) -> int:
+    """Number of partitions of ``n_items`` labelled items into at most ``max_blocks`` blocks, exactly.
+
+    :return: Σ_{k ≤ max_blocks} S(n_items, k), S the Stirling numbers of the second kind
+    """
+    row = [1] + [0] * max_blocks  # S(0, k)
+    for _ in range(n_items):
+        row = [0] + [k * row[k] + row[k - 1] for k in range(1, max_blocks + 1)]  # S(n, k) = k S(n−1, k) + S(n−1, k−1)
+    return sum(row)
+
+
 def set_partitions(n_items: int, max_blocks: int) -> NDArray[np.int64]:
     """All partitions of ``n_items`` labelled items into at most ``max_blocks`` unlabelled blocks.
 
@@ -100,13 +135,53 @@ def set_partitions(n_items: int, max_blocks: int) -> NDArray[np.int64]:
     ``1 + max(labels of items before i)``.
 
     :return: block labels, shape ``(n_partitions, n_items)``; 29 525 rows for (11, 3)
+    :raises ValueError: above :data:`PARTITION_LIMIT` partitions, before allocating anything
     """
+    count = partition_count(n_items, max_blocks)
+    if count > PARTITION_LIMIT:
+        raise ValueError(
+            f"cannot enumerate the partitions of N = {n_items} UAVs into at most M = {max_blocks} satellites: "
+            f"there are {count:,} (limit PARTITION_LIMIT = {PARTITION_LIMIT:,}); use the branch and bound "
+            "Oracle(config).solve(data_mb, mu) for the optimum, or sb3_ccddpg.lower_bound(config, data_mb, mu) for a bound"
+        )
+    return _set_partitions(n_items, max_blocks)
+
+
+@functools.lru_cache(maxsize=16)
+def _set_partitions(n_items: int, max_blocks: int) -> NDArray[np.int64]:
     rows = np.zeros((1, 1), dtype=np.int64)
     for _ in range(1, n_items):
         highest = rows.max(axis=1)
         choices = [rows[highest + 1 >= label] for label in range(max_blocks)]
         rows = np.concatenate([np.column_stack([chosen, np.full(len(chosen), label)]) for label, chosen in enumerate(choices)])
     return rows[np.lexsort(rows.T[::-1])]
+
+
+def single_moves(association: NDArray[np.int64], n_satellites: int) -> NDArray[np.int64]:
+    """The assignment itself and every assignment that moves one UAV to another satellite.
+
+    :param association: φ, shape ``(N,)``
+    :param n_satellites: M
+    :return: assignments, shape ``(1 + N·(M−1), N)``; row 0 is ``association``, then UAV by UAV, each to the
+        other satellites in increasing order
+    """
+    n_uavs = association.shape[0]
+    others = np.arange(n_satellites - 1)
+    targets = others + (others >= association[:, None])  # (N, M − 1): every satellite but a(i), increasing
+    moves = np.repeat(association[None, :], 1 + n_uavs * (n_satellites - 1), axis=0)
+    rows = 1 + np.arange(n_uavs * (n_satellites - 1))
+    moves[rows, np.repeat(np.arange(n_uavs), n_satellites - 1)] = targets.ravel()
+    return moves
+
+
+def on_satellites(partitions: NDArray[np.int64], n_satellites: int) -> NDArray[np.float64]:
+    """φ of each assignment as a 0/1 matrix.
+
+    :param partitions: satellite labels in ``[0, M)``, shape ``(K, N)``
+    :param n_satellites: M
+    :return: shape ``(K, M, N)``
+    """
+    return (partitions[:, None, :] == np.arange(n_satellites)[:, None]).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -118,57 +193,88 @@ class _ShareSolution:
     inter_delay: NDArray[np.float64]  # T_inter of the partition (s), without the fixed block part
 
 
-class Oracle:
-    """The exact solver of problem (17) as an evaluation method (see the module docstring).
+class StateProblem:
+    """Problem (17) for one state and μ, with its channel part (step 2 of the module docstring) solved once.
 
-    :param config: system parameters (both energy models and both training aggregations are supported)
-    :param name: label in tables
-    :param partitions: restrict the search to these satellite assignments, shape ``(K, N)`` with labels in
-        ``[0, M)``; channels and CPU shares are still exact for each. ``None`` (default) searches every
-        partition, which is the exact optimum of problem (17).
+    Build it once per state and call :meth:`fill` on any number of assignment batches: the channel candidates,
+    their bottleneck and upload sums and their Pareto-efficient subset (for C6/C7) are shared.
+
+    :param config: system parameters
+    :param data_mb: D_i (MB), shape ``(N,)``
+    :param mu: μ ∈ [0, 1]
     """
 
-    def __init__(self, config: SatGroundConfig, name: str = "oracle", partitions: NDArray[np.int64] | None = None) -> None:
+    def __init__(self, config: SatGroundConfig, data_mb: NDArray[np.float64], mu: float) -> None:
         self.config = config
-        self.name = name
-        self.partitions = set_partitions(config.n_uavs, config.n_satellites) if partitions is None else partitions
-        self.on_satellite = (self.partitions[:, None, :] == np.arange(config.n_satellites)[:, None]).astype(np.float64)
-        self.last_feasible = True
+        self.data_mb = np.asarray(data_mb, dtype=np.float64)
+        self.mu = mu
+        self.weights = _weights(config, mu)
+        upload = BITS_PER_MB * self.data_mb / config.channel_rate
+        #: Channel candidates ξ, shape ``(C, N)``, and for each its max_i T_up_i and Σ_i T_up_i (s), ``(C,)``.
+        self.channels = channel_candidates(upload, config.channels_total)
+        self.bottleneck = (upload / self.channels).max(axis=1)
+        self.upload_sum = (upload / self.channels).sum(axis=1)
+        #: ``a·max_i T_up_i + b·Σ_i T_up_i`` of each candidate, shape ``(C,)``.
+        self.channel_cost = self.weights.delay * self.bottleneck + self.weights.upload_sum * self.upload_sum
+        self.best_channels = self.channels[int(np.argmin(self.channel_cost))]
+        #: Indices of the Pareto-efficient candidates in (max_i T_up_i, Σ_i T_up_i), for C6/C7.
+        self.efficient = np.flatnonzero(_pareto_efficient(self.bottleneck, self.upload_sum))
+        #: Training work of each UAV, D_i·units·C (cycles), shape ``(N,)``.
+        self.cycles = self.data_mb * config.units_per_mb * config.cycles_per_unit
 
-    def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
-        """The optimal allocation for one state (C6/C7 honoured when any allocation meets them)."""
+    def fill(self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64] | None = None) -> tuple[Allocation, bool]:
+        """The best of these assignments, each with its exact best channels and CPU shares (C6/C7 as above).
+
+        :param partitions: satellite labels in ``[0, M)``, shape ``(K, N)``
+        :param on_satellite: :func:`on_satellites` of ``partitions`` when the caller keeps it, ``(K, M, N)``
+        :return: the allocation, and whether it meets C6/C7 (``False``: none of these assignments can)
+        """
         config = self.config
-        weights = _weights(config, mu)
-        data = np.asarray(data_mb, dtype=np.float64)
-        upload = BITS_PER_MB * data / config.channel_rate
-        candidates = channel_candidates(upload, config.channels_total)
-        bottleneck = (upload / candidates).max(axis=1)
-        upload_sum = (upload / candidates).sum(axis=1)
-        cycles = data * config.units_per_mb * config.cycles_per_unit
-        shares = self._share_problem(cycles, weights)
-
-        # Unconstrained: best channels plus best partition at its stationary time level.
-        channel_cost = weights.delay * bottleneck + weights.upload_sum * upload_sum
+        on_satellite = on_satellites(partitions, config.n_satellites) if on_satellite is None else on_satellite
+        shares = self._share_problem(on_satellite)
         if config.energy_model == "eq14" and config.train_aggregation == "sum":
-            return self._eq14_sum(data, mu, weights, candidates[np.argmin(channel_cost)], cycles, shares)
+            return self._eq14_sum(partitions, on_satellite, shares)
+        allocation = self._unconstrained(partitions, on_satellite, shares)
+        if self.meets_constraints(allocation):
+            return allocation, True
+        constrained = self._constrained(partitions, on_satellite, shares)
+        return (allocation, False) if constrained is None else (constrained, True)
+
+    def best_unconstrained(self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64] | None = None) -> Allocation:
+        """The best of these assignments with C6/C7 ignored (the first step of :meth:`fill`).
+
+        :param partitions: satellite labels in ``[0, M)``, shape ``(K, N)``
+        :param on_satellite: :func:`on_satellites` of ``partitions`` when the caller keeps it, ``(K, M, N)``
+        :return: the allocation
+        """
+        on_satellite = on_satellites(partitions, self.config.n_satellites) if on_satellite is None else on_satellite
+        shares = self._share_problem(on_satellite)
+        if self.config.energy_model == "eq14" and self.config.train_aggregation == "sum":
+            return self._eq14_sum(partitions, on_satellite, shares)[0]
+        return self._unconstrained(partitions, on_satellite, shares)
+
+    def meets_constraints(self, allocation: Allocation) -> bool:
+        """Whether the allocation, scored with the ε of eq 7, meets C6 and C7."""
+        terms = allocation_cost(self.config, self.data_mb, allocation, self.mu)
+        return bool(terms["C6_ok"] and terms["C7_ok"])
+
+    def _unconstrained(
+        self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64], shares: _ShareSolution
+    ) -> Allocation:
+        """Best channels plus best partition at its stationary time level."""
+        weights = self.weights
         levels = _best_level(shares.time_floor, shares.energy_scale, weights, np.inf)
         partition_cost = weights.delay * (shares.inter_delay + levels) + weights.energy * shares.energy_scale / levels**2
-        best_channels = int(np.argmin(channel_cost))
-        best_partition = int(np.argmin(partition_cost))
-        allocation = self._allocation(candidates[best_channels], best_partition, cycles, levels[best_partition])
-        terms = allocation_cost(config, data, allocation, mu)
-        self.last_feasible = bool(terms["C6_ok"] and terms["C7_ok"])
-        if self.last_feasible:
-            return allocation
-        return self._constrained(data, mu, weights, candidates, bottleneck, upload_sum, cycles, shares) or allocation
+        best = int(np.argmin(partition_cost))
+        return self._allocation(self.best_channels, partitions[best], on_satellite[best], levels[best])
 
-    def _share_problem(self, cycles: NDArray[np.float64], weights: _Weights) -> _ShareSolution:
-        config = self.config
+    def _share_problem(self, on_satellite: NDArray[np.float64]) -> _ShareSolution:
+        config, cycles = self.config, self.cycles
         frequency = config.cpu_frequency
-        group_cycles = self.on_satellite @ cycles  # (P, M)
-        most_loaded = self.on_satellite.sum(axis=-1).max(axis=-1)  # max_j N_j
+        group_cycles = on_satellite @ cycles  # (P, M)
+        most_loaded = on_satellite.sum(axis=-1).max(axis=-1)  # max_j N_j
         if config.train_aggregation == "sum":
-            root_sum = self.on_satellite @ np.sqrt(cycles)
+            root_sum = on_satellite @ np.sqrt(cycles)
             floor_per_group = root_sum**2 / frequency  # time with the whole CPU, √-split
             if config.energy_model == "eq15":
                 scale = config.capacitance * frequency**2 * (group_cycles * floor_per_group**2).sum(axis=-1)
@@ -179,15 +285,13 @@ class Oracle:
             if config.energy_model == "eq15":
                 scale = config.capacitance * (group_cycles**3).sum(axis=-1)
             else:
-                scale = np.full(len(self.partitions), config.capacitance * (cycles**3).sum())
-        return _ShareSolution(floor_per_group.max(axis=-1), scale, weights.per_uav_inter * most_loaded)
+                scale = np.full(len(on_satellite), config.capacitance * (cycles**3).sum())
+        return _ShareSolution(floor_per_group.max(axis=-1), scale, self.weights.per_uav_inter * most_loaded)
 
     def _allocation(
-        self, channels: NDArray[np.int64], partition: int, cycles: NDArray[np.float64], level: float
+        self, channels: NDArray[np.int64], labels: NDArray[np.int64], on_satellite: NDArray[np.float64], level: float
     ) -> Allocation:
-        config = self.config
-        labels = self.partitions[partition]
-        on_satellite = self.on_satellite[partition]
+        config, cycles = self.config, self.cycles
         if config.train_aggregation == "sum":
             root = np.sqrt(cycles)
             group_root = on_satellite @ root
@@ -202,20 +306,11 @@ class Oracle:
         return Allocation(np.asarray(channels, dtype=np.int64), labels.astype(np.int64), cpu_share)
 
     def _constrained(
-        self,
-        data: NDArray[np.float64],
-        mu: float,
-        weights: _Weights,
-        candidates: NDArray[np.int64],
-        bottleneck: NDArray[np.float64],
-        upload_sum: NDArray[np.float64],
-        cycles: NDArray[np.float64],
-        shares: _ShareSolution,
+        self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64], shares: _ShareSolution
     ) -> Allocation | None:
         """Joint search over Pareto-efficient channels × partitions with τ capped by C6/C7."""
-        config = self.config
-        efficient = _pareto_efficient(bottleneck, upload_sum)
-        bottleneck, upload_sum, candidates = bottleneck[efficient], upload_sum[efficient], candidates[efficient]
+        config, weights = self.config, self.weights
+        bottleneck, upload_sum = self.bottleneck[self.efficient], self.upload_sum[self.efficient]
         rest = bottleneck[:, None] + shares.inter_delay[None, :] + weights.fixed_delay  # (K, P)
         cap = np.minimum(
             weights.delay_cap - rest,
@@ -231,35 +326,79 @@ class Oracle:
         if not np.isfinite(cost).any():
             return None
         k, p = np.unravel_index(np.argmin(cost), cost.shape)
-        self.last_feasible = True
-        return self._allocation(candidates[k], int(p), cycles, float(levels[k, p]))
+        return self._allocation(self.channels[self.efficient[k]], partitions[p], on_satellite[p], float(levels[k, p]))
 
     def _eq14_sum(
-        self,
-        data: NDArray[np.float64],
-        mu: float,
-        weights: _Weights,
-        channels: NDArray[np.int64],
-        cycles: NDArray[np.float64],
-        shares: _ShareSolution,
-    ) -> Allocation:
+        self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64], shares: _ShareSolution
+    ) -> tuple[Allocation, bool]:
         """``"eq14"`` with summed eq 7: prune partitions by the lower bound, solve the rest with SLSQP."""
-        config = self.config
+        weights = self.weights
         levels = _best_level(shares.time_floor, shares.energy_scale, weights, np.inf)
         bound = weights.delay * (shares.inter_delay + levels) + weights.energy * shares.energy_scale / levels**2
         best_cost, best = np.inf, None
         for partition in np.argsort(bound):
             if bound[partition] >= best_cost * (1.0 - 1e-12):
                 break
-            cost, cpu_share = _solve_eq14_sum(
-                config, self.on_satellite[partition], cycles, weights, float(shares.inter_delay[partition])
-            )
+            cost, cpu_share = eq14_sum_shares(self, on_satellite[partition], float(shares.inter_delay[partition]))
             if cost < best_cost:
-                best_cost, best = cost, Allocation(channels, self.partitions[partition].astype(np.int64), cpu_share)
+                best_cost, best = cost, Allocation(self.best_channels, partitions[partition].astype(np.int64), cpu_share)
         assert best is not None  # the lowest bound is always solved
-        terms = allocation_cost(config, data, best, mu)
-        self.last_feasible = bool(terms["C6_ok"] and terms["C7_ok"])
-        return best
+        return best, self.meets_constraints(best)
+
+
+class Oracle:
+    """The exact solver of problem (17) as an evaluation method (see the module docstring).
+
+    Up to :data:`PARTITION_LIMIT` partitions :meth:`allocate` enumerates them all; beyond, it returns the
+    allocation of :meth:`solve` without limits (branch and bound, also exact: optimal to a relative 1e-9).
+
+    :param config: system parameters (both energy models and both training aggregations are supported)
+    :param name: label in tables
+    :param partitions: restrict :meth:`allocate` to these satellite assignments, shape ``(K, N)`` with labels in
+        ``[0, M)``; channels and CPU shares are still exact for each. ``None`` (default) searches every
+        partition, which is the exact optimum of problem (17). :meth:`solve` always searches every one.
+    """
+
+    def __init__(self, config: SatGroundConfig, name: str = "oracle", partitions: NDArray[np.int64] | None = None) -> None:
+        self.config = config
+        self.name = name
+        self.partitions = partitions
+        self.last_feasible = True
+        self._on_satellite: NDArray[np.float64] | None = None
+
+    @property
+    def enumerates(self) -> bool:
+        """Whether :meth:`allocate` enumerates assignments (given ones, or every partition up to the limit)."""
+        return self.partitions is not None or partition_count(self.config.n_uavs, self.config.n_satellites) <= PARTITION_LIMIT
+
+    def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
+        """The optimal allocation for one state (C6/C7 honoured when any allocation meets them)."""
+        config = self.config
+        if not self.enumerates:
+            solution = self.solve(data_mb, mu)
+            self.last_feasible = solution.feasible
+            return solution.allocation
+        if self.partitions is None:
+            self.partitions = set_partitions(config.n_uavs, config.n_satellites)
+        if self._on_satellite is None:
+            self._on_satellite = on_satellites(self.partitions, config.n_satellites)
+        allocation, self.last_feasible = StateProblem(config, data_mb, mu).fill(self.partitions, self._on_satellite)
+        return allocation
+
+    def solve(
+        self, data_mb: NDArray[np.float64], mu: float, *, time_limit: float | None = None, node_limit: int | None = None
+    ) -> Solution:
+        """The optimum of problem (17) by branch and bound over assignments, at any N (``partitions`` is ignored).
+
+        :param data_mb: D_i (MB), shape ``(N,)``
+        :param mu: μ ∈ [0, 1]
+        :param time_limit: stop after about this many seconds (``None``: no limit)
+        :param node_limit: stop after bounding this many nodes (``None``: no limit)
+        :return: the best allocation found, its objective, a certified lower bound and whether it is proved optimal
+        """
+        from sb3_ccddpg.solvers.branch_and_bound import solve  # here: branch_and_bound imports this module
+
+        return solve(StateProblem(self.config, data_mb, mu), time_limit=time_limit, node_limit=node_limit)
 
 
 def _best_level(
@@ -274,25 +413,26 @@ def _best_level(
 
 
 def _pareto_efficient(first: NDArray[np.float64], second: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """Points not dominated in (first, second), both to be minimised."""
+    """Points not dominated in (first, second), both to be minimised (the first of equal points is kept)."""
     order = np.lexsort((second, first))
+    ordered = second[order]
+    best_before = np.concatenate([[np.inf], np.minimum.accumulate(ordered)[:-1]])
     efficient = np.zeros(first.size, dtype=bool)
-    best_second = np.inf
-    for index in order:
-        if second[index] < best_second:
-            efficient[index] = True
-            best_second = second[index]
+    efficient[order] = ordered < best_before
     return efficient
 
 
-def _solve_eq14_sum(
-    config: SatGroundConfig,
-    on_satellite: NDArray[np.float64],
-    cycles: NDArray[np.float64],
-    weights: _Weights,
-    inter_delay: float,
+def eq14_sum_shares(
+    problem: StateProblem, on_satellite: NDArray[np.float64], inter_delay: float
 ) -> tuple[float, NDArray[np.float64]]:
-    """Shares of one partition for ``"eq14"``/``"sum"``: min a·(T_inter + τ) + c·α f² Σ c_i ρ_i² (SLSQP)."""
+    """Shares of one partition for ``"eq14"``/``"sum"``: min a·(T_inter + τ) + c·α f² Σ c_i ρ_i² (SLSQP).
+
+    :param problem: the state
+    :param on_satellite: φ of the partition, shape ``(M, N)``
+    :param inter_delay: its T_inter without the fixed block part (s)
+    :return: ``a·(T_inter + τ) + c·Σ_j E_cmp_j`` (channel part and constants excluded) and ρ, shape ``(M, N)``
+    """
+    config, weights, cycles = problem.config, problem.weights, problem.cycles
     frequency, n_uavs = config.cpu_frequency, config.n_uavs
     scale = max(cycles.max() / frequency, 1e-12)  # seconds → order-one variables
     energy_coefficient = weights.energy * config.capacitance * frequency**2

@@ -12,7 +12,8 @@ best. The modes differ in how a candidate's channels and CPU shares are filled i
   candidate assignments; C6/C7 honoured). The actor then only proposes where to look.
 - ``"twin-descent"``: ``"twin-search-exact"`` repeated from the best assignment found until no single-UAV
   move improves it (a local optimum of the single-move neighbourhood), at most :data:`DESCENT_ROUNDS`
-  rounds. Never worse than ``"twin-search-exact"``; each round costs as much as one such search.
+  rounds. Never worse than ``"twin-search-exact"``. The channel part is solved once per decision
+  (:class:`~sb3_ccddpg.solvers.oracle.StateProblem`); each round fills ``1 + N·(M−1)`` assignments.
 
 All return feasible allocations, encoded as actions that the env's decoder maps to themselves.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.solvers.oracle import StateProblem, single_moves
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, encode, project
 from sb3_ccddpg_envs.feasibility import rescale_sum
 
@@ -34,22 +35,21 @@ DEFAULT_DECISION = "twin-descent"
 DESCENT_ROUNDS = 10
 
 
-def single_moves(association: NDArray[np.int64], n_satellites: int) -> NDArray[np.int64]:
-    """The assignment itself and every assignment that moves one UAV to another satellite.
+def descend(problem: StateProblem, association: NDArray[np.int64], rounds: int) -> Allocation:
+    """Exact fills of the single-move neighbourhood, re-centred on the best, until no move improves.
 
-    :param association: φ, shape ``(N,)``
-    :param n_satellites: M
-    :return: assignments, shape ``(1 + N·(M−1), N)``; row 0 is ``association``
+    :param problem: the state, its channel part solved once for every round
+    :param association: the starting assignment φ, shape ``(N,)``
+    :param rounds: most rounds (1: one ``"twin-search-exact"``)
+    :return: the best allocation of the last round's neighbourhood (C6/C7 honoured where it can be)
     """
-    n_uavs = association.shape[0]
-    moves = [association]
-    for uav in range(n_uavs):
-        for satellite in range(n_satellites):
-            if satellite != association[uav]:
-                moved = association.copy()
-                moved[uav] = satellite
-                moves.append(moved)
-    return np.stack(moves)
+    centre = association
+    for _ in range(rounds):
+        candidate, _ = problem.fill(single_moves(centre, problem.config.n_satellites))
+        if np.array_equal(candidate.association, centre):  # no single move improves: a local optimum
+            break
+        centre = candidate.association
+    return candidate
 
 
 class TwinSearch:
@@ -93,12 +93,8 @@ class TwinSearch:
         """
         config = self.config
         if self.mode != "twin-search":
-            centre = proposal.association
-            for _ in range(DESCENT_ROUNDS if self.mode == "twin-descent" else 1):
-                candidate = Oracle(config, partitions=single_moves(centre, config.n_satellites)).allocate(data_mb, mu)
-                if np.array_equal(candidate.association, centre):  # no single move improves: a local optimum
-                    break
-                centre = candidate.association
+            rounds = DESCENT_ROUNDS if self.mode == "twin-descent" else 1
+            candidate = descend(StateProblem(config, data_mb, mu), proposal.association, rounds)
             scores = allocation_cost(config, data_mb, _stack([proposal, candidate]), mu)["objective"]
             return candidate if scores[1] <= scores[0] else proposal
         candidates = self._moved(proposal, single_moves(proposal.association, config.n_satellites))
