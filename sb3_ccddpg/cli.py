@@ -20,6 +20,7 @@ from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlg
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.solvers.search import DECISIONS
 from sb3_ccddpg.studies.compare import HELD_OUT_SEED_OFFSET, CompareSettings, compare, decided_copy
+from sb3_ccddpg.studies.executors import add_ray_argument
 from sb3_ccddpg.studies.figures import QUICK, FigureSettings, draw, figures
 from sb3_ccddpg.studies.reporting import print_summary, write_atomically
 from sb3_ccddpg.studies.scenario import add_scenario_arguments, scenario_config, scenario_fields
@@ -156,7 +157,8 @@ def _figures(args: argparse.Namespace) -> None:
             for name in ("steps", "seeds", "n_states", "ga_evaluations", "n_jobs")
             if getattr(args, name) is not None
         }
-        written = figures(FigureSettings(**{**base.__dict__, **overrides}), args.output, args.runs_dir)
+        settings = FigureSettings(**{**base.__dict__, **overrides})
+        written = figures(settings, args.output, args.runs_dir, ray_address=args.ray_address)
     print("written:\n" + "\n".join(f"  {path}" for path in written.values()))
 
 
@@ -276,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     figures_parser.add_argument("--ga-evaluations", type=int, help="GA budget per state (default 5000)")
     figures_parser.add_argument("--n-jobs", type=int, help="training processes at once (default 1)")
     figures_parser.add_argument("--quick", action="store_true", help="tiny budgets, N in {6, 11}, μ in {0.1, 0.5}")
+    add_ray_argument(figures_parser)
     figures_parser.add_argument(
         "--redraw", action="store_true", help="only redraw the PNGs and report.md from the CSVs and run.json in --output"
     )

@@ -12,7 +12,6 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -28,6 +27,7 @@ from sb3_ccddpg.evaluation import AllocationMethod, evaluate
 from sb3_ccddpg.settings_checks import require_positive_integers
 from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.studies.executors import job_executor
 from sb3_ccddpg.studies.plots import save_figure, three_panels, training_curves
 from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg.studies.training import TrainSettings, resume, train
@@ -124,21 +124,22 @@ def _train_or_resume(settings: TrainSettings, run_dir: Path) -> Path:
     return run_dir
 
 
-def train_all(runs: dict[str, TrainSettings], runs_dir: Path, n_jobs: int) -> None:
+def train_all(runs: dict[str, TrainSettings], runs_dir: Path, n_jobs: int, ray_address: str | None = None) -> None:
     """Train (or resume) every run not finished yet, ``n_jobs`` at a time, with a progress bar.
 
     :param runs: run settings by folder name
     :param runs_dir: parent folder of the runs
     :param n_jobs: processes at once
+    :param ray_address: run the trainings as tasks of this Ray cluster instead (see :mod:`~sb3_ccddpg.studies.executors`)
     """
     pending = {name: run for name, run in runs.items() if not (runs_dir / name / "model.zip").exists()}
     with tqdm(total=len(pending), desc="training runs") as bar:
-        if n_jobs == 1:
+        if n_jobs == 1 and ray_address is None:
             for name, run in pending.items():
                 _train_or_resume(run, runs_dir / name)
                 bar.update()
             return
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        with job_executor(n_jobs, ray_address) as pool:
             futures = [pool.submit(_train_or_resume, run, runs_dir / name) for name, run in pending.items()]
             for future in futures:
                 future.result()
@@ -223,25 +224,30 @@ def score_point(
     return _score([*methods, *_baselines(config, settings)], config, settings, mu)
 
 
-def _map(function: Callable[[Any], pd.DataFrame], items: list[Any], n_jobs: int) -> list[pd.DataFrame]:
-    """``function`` over ``items``, in ``n_jobs`` processes when more than one."""
-    if n_jobs == 1:
+def _map(
+    function: Callable[[Any], pd.DataFrame], items: list[Any], n_jobs: int, ray_address: str | None
+) -> list[pd.DataFrame]:
+    """``function`` over ``items``, in ``n_jobs`` processes when more than one, or as Ray tasks."""
+    if n_jobs == 1 and ray_address is None:
         return [function(item) for item in tqdm(items, desc="scoring points")]
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        return list(tqdm(pool.map(function, items), total=len(items), desc="scoring points"))
+    with job_executor(n_jobs, ray_address) as pool:
+        futures = [pool.submit(function, item) for item in items]
+        return [future.result() for future in tqdm(futures, desc="scoring points")]
 
 
-def figures(settings: FigureSettings, output: Path, runs_dir: Path) -> dict[str, Path]:
+def figures(settings: FigureSettings, output: Path, runs_dir: Path, *, ray_address: str | None = None) -> dict[str, Path]:
     """Train what is missing, score every method, write the CSVs, ``run.json``, PNGs and ``report.md`` into ``output``.
 
     :param settings: budgets
     :param output: folder of the CSVs, PNGs and report (written atomically)
     :param runs_dir: folder of the training runs (reused and resumed)
+    :param ray_address: run the trainings and scorings as tasks of this Ray cluster (the same results as local
+        processes; ``runs_dir`` must be on a filesystem every node shares)
     :return: written files by name
     """
     start = time.perf_counter()
     runs = planned_runs(settings)
-    train_all(runs, runs_dir, settings.n_jobs)
+    train_all(runs, runs_dir, settings.n_jobs, ray_address)
     curves = []
     for name, run in runs.items():
         if run.n_uavs == 11 and run.mu == 0.5 and not run.observe_mu and (run.algorithm != PAPER or run.seed < settings.seeds):
@@ -252,7 +258,9 @@ def figures(settings: FigureSettings, output: Path, runs_dir: Path) -> dict[str,
     fig4 = pd.concat(curves, ignore_index=True)
 
     points = sorted({(n, 0.5) for n in settings.n_uavs} | {(11, mu) for mu in settings.mus})
-    tables = dict(zip(points, _map(partial(score_point, settings, runs, runs_dir), points, settings.n_jobs), strict=True))
+    tables = dict(
+        zip(points, _map(partial(score_point, settings, runs, runs_dir), points, settings.n_jobs, ray_address), strict=True)
+    )
     fig5 = pd.concat([tables[(n, 0.5)].assign(n_uavs=n) for n in settings.n_uavs], ignore_index=True)
     fig5 = fig5[fig5["method"] != CONDITIONED].reset_index(drop=True)
     fig6 = pd.concat([tables[(11, mu)].assign(mu=mu) for mu in settings.mus], ignore_index=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import io
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from sb3_ccddpg.policies import CCDDPGPolicy
 from sb3_ccddpg.solvers.baselines import EqualSplit
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.solvers.search import DECISIONS
+from sb3_ccddpg.studies.executors import add_ray_argument, job_executor
 from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg.studies.training import save_checkpoint
 from sb3_ccddpg_envs import SatGroundConfig
@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--report", action="store_true", help="only write the tables and plot from the rows of the runs under --output"
     )
+    add_ray_argument(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.n_uavs, args.mus, args.seeds, args.checkpoints, args.n_states = [6], [0.5], 2, [0, 500, 1000], 50
@@ -310,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
             for seed in range(args.seeds)
             for variant in args.variants
         ]
-        with ProcessPoolExecutor(max_workers=args.n_jobs) as pool:
+        with job_executor(args.n_jobs, args.ray_address) as pool:
             futures = [pool.submit(run_variant, *job, args.output / "runs" / run_name(*job[:4])) for job in jobs]
             frames = [future.result() for future in tqdm(futures, desc="training runs")]
         results = pd.concat(frames, ignore_index=True)
