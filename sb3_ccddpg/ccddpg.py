@@ -169,8 +169,28 @@ class CCDDPG(DDPG):
         return feasible, feasible
 
     def _env_config(self) -> SatGroundConfig | None:
-        """The configuration of the ``SatGround-v0`` env the model is attached to, if any."""
-        return None if self.env is None else self.env.get_attr("config")[0]
+        """The configuration of the ``SatGround-v0`` env the model is attached to, if any.
+
+        :raises ValueError: when the env is not a ``SatGround-v0`` (it has no ``SatGroundConfig``) and
+            ``policy_kwargs`` does not give the action layout (``n_uavs`` and ``n_satellites``) either
+        """
+        if self.env is None:
+            return None
+        try:
+            config = self.env.get_attr("config")[0]
+        except AttributeError:
+            config = None
+        if isinstance(config, SatGroundConfig):
+            return config
+        if {"n_uavs", "n_satellites"} <= set(self.policy_kwargs):
+            return None
+        spec = self.env.get_attr("spec")[0]
+        env_name = "this env" if spec is None else spec.id
+        raise ValueError(
+            f"CCDDPG needs a SatGround-v0 env (its SatGroundConfig gives N and M), got {env_name} with action space "
+            f"{self.action_space}; for another env whose action is Box(-1, 1, (N + M·N,)) (N channel weights, then "
+            "an M×N share matrix row by row), give policy_kwargs n_uavs and n_satellites"
+        )
 
     def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
         """Choose how the trained policy decides (see :meth:`CCDDPGPolicy.set_decision`); kept by ``save``.
