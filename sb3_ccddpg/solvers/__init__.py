@@ -5,6 +5,7 @@ Every class here is an evaluation method (``name`` and ``allocate(data_mb, mu)``
 """
 
 from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.solvers.bounds import lower_bound
 from sb3_ccddpg.solvers.branch_and_bound import Solution
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, TwinSearch
@@ -18,4 +19,5 @@ __all__ = [
     "RandomAlgorithm",
     "Solution",
     "TwinSearch",
+    "lower_bound",
 ]
