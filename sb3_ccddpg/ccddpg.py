@@ -73,6 +73,10 @@ class CCDDPG(DDPG):
     policy: CCDDPGPolicy
     actor: ConstrainedActor
     actor_target: ConstrainedActor
+    #: The configuration of the ``SatGround-v0`` env the model was built for (its scenario): saved with the
+    #: model, so ``CCDDPG.load(path).env_config`` rebuilds the env it decides for (``SatGroundEnv(config)``).
+    #: ``None`` for a model built without a SatGround env (or saved before the attribute existed).
+    env_config: SatGroundConfig | None = None
 
     def __init__(
         self,
@@ -136,6 +140,8 @@ class CCDDPG(DDPG):
         if not (isinstance(self.policy_class, type) and issubclass(self.policy_class, CCDDPGPolicy)):
             raise ValueError(f"CCDDPG needs a CCDDPGPolicy (or subclass), got {self.policy_class!r}")
         env_config = self._env_config()
+        if self.env_config is None:  # a loaded model keeps the scenario it was built for
+            self.env_config = env_config or self.policy_kwargs.get("decision_config")
         if env_config is not None:
             self.policy_kwargs.setdefault("n_uavs", env_config.n_uavs)
             self.policy_kwargs.setdefault("n_satellites", env_config.n_satellites)

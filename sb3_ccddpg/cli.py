@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -94,12 +95,9 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.model is not None and scenario:
         raise ValueError(f"--model brings its own scenario; drop {sorted(scenario)} (or score baselines without --model)")
     if args.model is not None:
-        path = args.model / "model.zip" if args.model.is_dir() else args.model
-        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-        run = read_settings(run_dir)
-        config = run.config()
+        path, algorithm, config = _saved_model(args.model)
         mu = args.mu if args.mu is not None else (0.5 if config.observe_mu else config.mu)
-        methods += _model_methods(path, run.algorithm, config, args.decisions)
+        methods += _model_methods(path, algorithm, config, args.decisions)
     else:
         mu = 0.5 if args.mu is None else args.mu
         config = scenario_config(args.n_uavs, scenario, mu=mu)
@@ -112,6 +110,33 @@ def _evaluate(args: argparse.Namespace) -> None:
         write_atomically(args.output / "states.csv", pd.concat(frames).to_csv(index=False))
         write_atomically(args.output / "summary.csv", table.to_csv())
         print(f"results in {args.output}")
+
+
+def _saved_model(given: Path) -> tuple[Path, str, SatGroundConfig]:
+    """The model file, agent name and scenario of ``--model``: a run folder, a model in one, or a CC-DDPG model file.
+
+    :param given: a run folder of ``train``, a model ``.zip`` in it (or in its ``checkpoints/``), or a CC-DDPG
+        model saved anywhere (it carries its scenario, :attr:`~sb3_ccddpg.ccddpg.CCDDPG.env_config`)
+    :return: ``(model file, agent name, configuration)``
+    :raises FileNotFoundError: when the path does not exist
+    :raises ValueError: when a model outside a run folder does not carry its scenario
+    """
+    path = given / "model.zip" if given.is_dir() else given
+    if not path.exists():
+        raise FileNotFoundError(f"--model {given}: no such {'model.zip in the folder' if given.is_dir() else 'file'}")
+    run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    if (run_dir / "settings.json").exists():
+        run = read_settings(run_dir)
+        return path, run.algorithm, run.config()
+    try:
+        config = CCDDPG.load(path, device="cpu").env_config
+    except Exception as error:  # SB3 raises many kinds for a file that is not a CC-DDPG model
+        raise ValueError(
+            f"--model {path} is not in a run folder (no settings.json) and not a CC-DDPG model: {error}"
+        ) from None
+    if config is None:
+        raise ValueError(f"--model {path} is not in a run folder (no settings.json) and does not carry its scenario")
+    return path, "ccddpg", config
 
 
 def _model_methods(path: Path, algorithm: str, config: SatGroundConfig, decisions: list[str] | None) -> list[AllocationMethod]:
@@ -217,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     def add_command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, parents=[threads], help=summary)
+        command = commands.add_parser(name, parents=[threads], help=summary)
+        command.set_defaults(command_parser=command)  # unknown flags are reported with this command's usage
+        return command
 
     train_parser = add_command("train", summary="train an agent on SatGround-v0, with checkpoints and TensorBoard")
     train_parser.add_argument("--algorithm", choices=sorted(AGENT_LABELS), default="ccddpg", help="agent to train")
@@ -236,7 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.set_defaults(handler=_train)
 
     evaluate_parser = add_command("evaluate", summary="score a saved model, baselines, or both on the same held-out states")
-    evaluate_parser.add_argument("--model", type=Path, help="a run folder of `train` or its model .zip")
+    evaluate_parser.add_argument(
+        "--model",
+        type=Path,
+        help="a run folder of `train`, a model .zip in it, or any saved CC-DDPG model (it knows its scenario)",
+    )
     evaluate_parser.add_argument(
         "--decisions", nargs="+", choices=DECISIONS, help="CC-DDPG model: score it with each of these decision modes"
     )
@@ -306,12 +337,22 @@ def build_parser() -> argparse.ArgumentParser:
     tune_parser.set_defaults(handler=_tune)
 
     bench_parser = commands.add_parser(
-        "bench", help="benchmarks: `bench env`, `bench ccddpg`, `bench quality` or `bench threads` (add -h after the name)"
+        "bench", help="benchmarks: `bench env`, `ccddpg`, `quality`, `scale` or `threads` (add -h after the name)"
     )
-    bench_parser.add_argument("name", choices=["env", "ccddpg", "quality", "threads"], help="which benchmark")
+    bench_parser.add_argument("name", choices=["env", "ccddpg", "quality", "scale", "threads"], help="which benchmark")
     bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
     bench_parser.set_defaults(handler=_bench)
     return parser
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> None:
+    """Exit with the command's own usage, naming each unknown flag and the closest known one."""
+    known = [option for action in parser._actions for option in action.option_strings]
+    hints = []
+    for flag in (item for item in unknown if item.startswith("-")):
+        close = difflib.get_close_matches(flag.split("=")[0], known, n=1)
+        hints.append(f"{flag} (did you mean {close[0]}?)" if close else flag)
+    parser.error(f"unrecognized arguments: {' '.join(hints or unknown)}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -320,7 +361,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     :param argv: arguments (default: ``sys.argv[1:]``)
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _refuse_unknown(getattr(args, "command_parser", parser), unknown)
     threads = getattr(args, "threads", DEFAULT_THREADS)
     if threads < 1:
         parser.error(f"--threads must be an integer ≥ 1, got {threads}")

@@ -91,3 +91,41 @@ def test_threads_option_sets_torchs_thread_count(capsys: pytest.CaptureFixture[s
         assert "--threads must be an integer ≥ 1, got 0" in capsys.readouterr().err
     finally:
         th.set_num_threads(before)
+
+
+def test_a_saved_model_knows_its_scenario_and_evaluate_scores_it_on_that(tmp_path: Path) -> None:
+    from sb3_ccddpg import CCDDPG
+    from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv
+
+    config = SatGroundConfig(n_uavs=5, n_satellites=4, channels_total=12, data_mb_range=(100.0, 500.0), mu=0.3)
+    model = CCDDPG("CCDDPGPolicy", SatGroundEnv(config), learning_starts=10, batch_size=8, seed=0)
+    model.learn(20)
+    model.save(tmp_path / "mine.zip")  # saved from Python, outside any run folder
+    loaded = CCDDPG.load(tmp_path / "mine.zip")
+    assert loaded.env_config == config
+    assert CCDDPG.load(tmp_path / "mine.zip", env=SatGroundEnv(config.replace(mu=0.9))).env_config == config
+
+    main(["evaluate", "--model", str(tmp_path / "mine.zip"), "--n-states", "3", "--output", str(tmp_path / "e")])
+    states = pd.read_csv(tmp_path / "e" / "states.csv")
+    assert set(states["mu"]) == {0.3} and len(literal_eval(states["association"][0])) == 5
+
+
+def test_evaluate_names_a_missing_model_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", str(tmp_path / "run" / "model.zip")])
+    assert f"--model {tmp_path / 'run' / 'model.zip'}: no such file" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", str(tmp_path / "empty")])
+    assert "no such model.zip in the folder" in capsys.readouterr().err
+
+
+def test_a_misspelt_flag_gets_the_commands_usage_and_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--stepz", "3"])
+    error = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "usage: sb3-ccddpg train" in error and "unrecognized arguments: --stepz (did you mean --steps?)" in error
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--baseline", "equal", "--n-satelites", "4"])
+    assert "(did you mean --n-satellites?)" in capsys.readouterr().err
