@@ -31,7 +31,7 @@ def check_states(model: tuple[str, str], n_states: int, max_uavs: int, seed: int
                 energy_model=model[0],
                 train_aggregation=model[1],
             )
-            oracles[key] = Oracle(config)
+            oracles[key] = Oracle(config, partitions=set_partitions(key[0], key[1]))  # enumeration
         oracle = oracles[key]
         config = oracle.config
         data, mu = rng.uniform(*config.data_mb_range, n_uavs), float(rng.uniform())
@@ -59,7 +59,7 @@ def test_lower_bound_of_the_other_models(model: tuple[str, str]) -> None:
 
 def test_lower_bound_tightens_with_nodes_and_is_the_optimum_once_the_search_finishes() -> None:
     config = SatGroundConfig(n_uavs=9, n_satellites=4)
-    oracle = Oracle(config)
+    oracle = Oracle(config, partitions=set_partitions(9, 4))
     for seed in range(5):
         data = np.random.default_rng(seed).uniform(100, 1000, 9)
         optimum = float(allocation_cost(config, data, oracle.allocate(data, 0.5), 0.5)["objective"])

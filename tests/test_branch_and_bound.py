@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sb3_ccddpg.solvers import Solution
-from sb3_ccddpg.solvers.oracle import PARTITION_LIMIT, Oracle, partition_count
+from sb3_ccddpg.solvers.oracle import ENUMERATION_LIMIT, Oracle, partition_count, set_partitions
 from sb3_ccddpg.solvers.search import TwinSearch
 from sb3_ccddpg_envs import SatGroundConfig, allocation_cost, equal_split
 
@@ -35,7 +35,7 @@ def test_solve_finds_the_enumeration_optimum(energy_model: str, aggregation: str
                     train_aggregation=aggregation,
                     reference_n_uavs=reference,
                 )
-                oracle = Oracle(config)
+                oracle = Oracle(config, partitions=set_partitions(n_uavs, n_satellites))  # enumeration
                 for _ in range(1 if slow else 4):
                     data, mu = rng.uniform(100, 1000, n_uavs), float(rng.uniform())
                     exact = objective(config, data, oracle, mu)
@@ -53,7 +53,7 @@ def test_solve_finds_the_enumeration_optimum(energy_model: str, aggregation: str
 @pytest.mark.parametrize("limit", ["node_limit", "time_limit"])
 def test_limits_stop_the_search_with_a_valid_bound(limit: str) -> None:
     config = SatGroundConfig(n_uavs=9, n_satellites=4)
-    oracle = Oracle(config)
+    oracle = Oracle(config, partitions=set_partitions(9, 4))
     for seed in range(5):
         data = np.random.default_rng(seed).uniform(100, 1000, 9)
         exact = objective(config, data, oracle, 0.5)
@@ -68,7 +68,7 @@ def test_limits_stop_the_search_with_a_valid_bound(limit: str) -> None:
 
 def test_allocate_beyond_the_enumeration_limit_uses_branch_and_bound() -> None:
     config = SatGroundConfig(n_uavs=13, n_satellites=4, channels_total=39, reference_n_uavs=None)
-    assert partition_count(13, 4) > PARTITION_LIMIT
+    assert partition_count(13, 4) > ENUMERATION_LIMIT
     oracle = Oracle(config)  # nothing is enumerated
     assert not oracle.enumerates
     data = np.random.default_rng(3).uniform(100, 1000, 13)
