@@ -219,3 +219,48 @@ def quality_curves(results: pd.DataFrame) -> Figure:
     figure.tight_layout(rect=(0, 0.04, 1, 0.96))
     figure.suptitle("CC-DDPG variants: gap to the exact optimum (band: min–max over seeds)")
     return figure
+
+
+#: Colours of the scale benchmark's methods (its own names).
+SCALE_COLORS = {
+    "exact": "black",
+    "equal split": "tab:gray",
+    "RA": "tab:red",
+    "GA": "tab:green",
+    "twin-descent": "tab:olive",
+    "ccddpg-paper": "tab:cyan",
+    "ccddpg": "tab:blue",
+}
+
+
+def scale_curves(table: pd.DataFrame) -> Figure:
+    """Scale benchmark at μ = 0.5: ratio to the certified bound against N, one panel per M, and decision time
+    against N (log scale), one panel per M.
+
+    :param table: :func:`sb3_ccddpg.studies.bench.scale.summary` rows (``ratio_to_bound``, ``decision_ms``)
+    :return: the figure
+    """
+    rows = table[table["mu"] == 0.5]
+    satellites = sorted(set(rows["n_satellites"]))
+    figure, axes = plt.subplots(2, len(satellites), figsize=(4.6 * len(satellites), 7.0), squeeze=False, sharex=True)
+    for column, n_satellites in enumerate(satellites):
+        at_m = rows[rows["n_satellites"] == n_satellites]
+        for method, color in SCALE_COLORS.items():
+            curve = at_m[at_m["method"] == method].sort_values("n_uavs")
+            if curve.empty:
+                continue
+            axes[0][column].plot(curve["n_uavs"], curve["ratio_to_bound"], marker="o", color=color, label=method)
+            axes[1][column].plot(curve["n_uavs"], curve["decision_ms"], marker="o", color=color, label=method)
+        axes[0][column].axhline(1.0, color="black", linestyle=":", linewidth=0.8)
+        axes[0][column].set_title(f"M = {n_satellites}", fontsize="medium")
+        axes[0][column].set_ylabel("mean objective / lower bound")
+        axes[1][column].set_yscale("log")
+        axes[1][column].set_ylabel("ms per decision")
+        axes[1][column].set_xlabel("N (UAVs), ξ_total = max(32, 3N)")
+        for axis in axes[:, column]:
+            axis.grid(alpha=0.3, which="both")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize="small")
+    figure.tight_layout(rect=(0, 0.05, 1, 0.95))
+    figure.suptitle("Every method from N = 6 to 64 against a certified lower bound (μ = 0.5, own-N normalisers)")
+    return figure

@@ -1,0 +1,42 @@
+"""The scale benchmark: every method above the certified bound, the exact solver's optimum, resumable rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sb3_ccddpg.studies.bench.scale import Budgets, Cell, cells, jobs, main, summary, written_rows
+
+QUICK = ["--quick", "--n-uavs", "6", "--n-satellites", "3", "--n-states", "6", "--train-steps", "300"]
+
+
+def test_cells_and_jobs_follow_the_sweep() -> None:
+    every = cells()
+    assert len(every) == 7 * 3 + 2 and Cell(32, 8, 0.1) in every and Cell(32, 8, 0.9) in every
+    assert Cell(64, 8).config().channels_total == 192 and Cell(6, 3).config().channels_total == 32
+    assert Cell(64, 8).config().reference_n_uavs is None
+    listed = jobs([Cell(11, 3), Cell(48, 8)], ["bound", "exact", "ccddpg", "ccddpg-paper"], Budgets(exact_max_n=24))
+    assert (Cell(48, 8), ("exact",)) not in listed and (Cell(11, 3), ("exact",)) in listed
+    assert listed[0] == (Cell(48, 8), ("ccddpg", "ccddpg-paper"))  # the learned methods share one training
+
+
+def test_quick_sweep_is_certified_and_continues_without_recomputing(tmp_path: Path) -> None:
+    main([*QUICK, "--output", str(tmp_path)])
+    rows = written_rows(tmp_path)
+    table = summary(rows).set_index("method")
+    assert set(table.index) == {"bound", "exact", "equal split", "RA", "GA", "twin-descent", "ccddpg-paper", "ccddpg"}
+    assert (table["ratio_to_bound"] >= 1.0 - 1e-9).all()
+    assert table.loc["exact", "proved_rate"] == 1.0 and table.loc["exact", "ratio_to_optimum"] == pytest.approx(1.0)
+    assert (table.drop(index="bound")["ratio_to_optimum"] >= 1.0 - 1e-9).all()
+    assert table.loc["bound", "ratio_to_optimum"] <= 1.0
+    assert table.loc["GA", "objective"] <= table.loc["equal split", "objective"]
+    assert table.loc["ccddpg", "train_s"] > 0 and table.loc["ccddpg", "train_s"] == table.loc["ccddpg-paper", "train_s"]
+    assert (tmp_path / "scale.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "mean certified lower bound" in (tmp_path / "scale.md").read_text()
+
+    written = {path: path.stat().st_mtime_ns for path in (tmp_path / "rows").glob("*/*.csv")}
+    main([*QUICK, "--output", str(tmp_path)])  # a rerun finds every row and recomputes none
+    assert {path: path.stat().st_mtime_ns for path in written} == written
+    pd.testing.assert_frame_equal(written_rows(tmp_path), rows)
