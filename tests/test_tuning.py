@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -30,6 +31,21 @@ def test_tiny_study_runs_and_a_second_call_continues_it(tmp_path: Path) -> None:
     assert best == hyperparameters_of(second.best_trial.params)
     model = make_agent("ccddpg", SatGroundConfig(n_uavs=3), seed=0, **best)  # what `train --hyperparams` does
     assert model.batch_size == best["batch_size"] and model.policy.net_arch == best["policy_kwargs"]["net_arch"]
+
+
+def test_a_study_records_its_scenario_and_refuses_to_mix_another(tmp_path: Path) -> None:
+    tune(dataclasses.replace(TINY, n_trials=1, env_kwargs={"n_satellites": 2}), tmp_path)
+    study = optuna.load_study(study_name="ccddpg", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    record = study.user_attrs["settings"]
+    assert record["scenario"]["n_uavs"] == 3 and record["scenario"]["n_satellites"] == 2
+    assert record["search"]["steps"] == 60 and "n_trials" not in record["search"]
+    assert "# scenario: N = 3, M = 2, ξ_total = 32, μ = 0.5" in (tmp_path / "best_hyperparams.yaml").read_text()
+    other = dataclasses.replace(TINY, n_trials=1, n_uavs=4, mu=0.3, env_kwargs={"n_satellites": 2})
+    with pytest.raises(ValueError, match=r"started with other settings \(scenario.mu: 0.5 → 0.3; scenario.n_uavs: 3 → 4\)"):
+        tune(other, tmp_path)
+    assert len(optuna.load_study(study_name="ccddpg", storage=f"sqlite:///{tmp_path / 'study.db'}").trials) == 1
+    tune(dataclasses.replace(TINY, n_trials=1, n_jobs=1, env_kwargs={"n_satellites": 2}), tmp_path)  # same study
+    tune(other, tmp_path / "new")  # another study is fine
 
 
 def test_a_trial_worse_than_the_median_is_pruned(tmp_path: Path) -> None:

@@ -8,11 +8,14 @@ next worker (``optuna.storages.RetryHeartbeatStaleTrialCallback``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
+import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import optuna
 import sqlalchemy
@@ -117,4 +120,53 @@ def _relational_storage(url: str, heartbeat_interval: int) -> RDBStorage:
             grace_period=3 * heartbeat_interval,
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
             engine_kwargs={"pool_pre_ping": True},
+        )
+
+
+#: Study settings that may change between calls continuing one study (they do not change what a trial is).
+PER_CALL_SETTINGS = ("n_trials", "timeout", "n_jobs")
+
+
+def study_record(settings: object, config: object) -> dict[str, Any]:
+    """What makes a study's trials comparable: its scenario (every configuration field) and search settings.
+
+    :param settings: the study's settings dataclass (:data:`PER_CALL_SETTINGS` are left out)
+    :param config: the configuration every trial is scored on (a dataclass)
+    :return: a JSON-able record ``{"scenario": {...}, "search": {...}}``
+    """
+    search = {
+        name: value
+        for name, value in dataclasses.asdict(settings).items()  # type: ignore[call-overload]
+        if name not in PER_CALL_SETTINGS and name not in ("env_kwargs", "n_uavs", "mu")
+    }
+    record = {"scenario": dataclasses.asdict(config), "search": search}  # type: ignore[call-overload]
+    return json.loads(json.dumps(record))  # tuples become lists, as the storage returns them
+
+
+def pin_study_record(study: optuna.Study, record: dict[str, Any]) -> None:
+    """Record a new study's scenario and search settings; refuse to continue one started with others.
+
+    A study's trials are compared by their objective, whose scale depends on the scenario (N, the
+    normalisers, ...): continuing it with other settings would rank trials of two problems together.
+    Studies written before the record existed get it on their next call.
+
+    :param study: the study, new or loaded
+    :param record: :func:`study_record` of this call
+    :raises ValueError: naming every difference and how to start a new study instead
+    """
+    previous = study.user_attrs.get("settings")
+    if previous is None:
+        study.set_user_attr("settings", record)
+        study.set_user_attr("command", " ".join(sys.argv))
+        return
+    differences = [
+        f"{part}.{name}: {previous[part].get(name)!r} → {record[part].get(name)!r}"
+        for part in ("scenario", "search")
+        for name in sorted(set(previous.get(part, {})) | set(record[part]))
+        if previous.get(part, {}).get(name) != record[part].get(name)
+    ]
+    if differences:
+        raise ValueError(
+            f"study {study.study_name!r} was started with other settings ({'; '.join(differences)}); continue it with "
+            "the same ones, or start a new study with another --study-name (or --output/--storage)"
         )

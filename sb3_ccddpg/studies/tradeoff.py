@@ -33,7 +33,7 @@ from sb3_ccddpg.solvers.baselines import DecoderRepair
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg.studies.scenario import scenario_config
-from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL, open_storage
+from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL, open_storage, pin_study_record, study_record
 from sb3_ccddpg.studies.tuning import VALIDATION_SEED
 from sb3_ccddpg_envs import SatGroundConfig, action_size, allocation_cost, project
 
@@ -175,6 +175,7 @@ def trade_off(
         directions=["minimize", "minimize"],
         load_if_exists=True,
     )
+    pin_study_record(study, study_record(settings, settings.config()))
     study.optimize(lambda trial: _objectives(settings, trial), n_trials=settings.n_trials, timeout=settings.timeout)
 
     config = settings.config()

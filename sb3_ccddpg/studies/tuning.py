@@ -26,8 +26,8 @@ from sb3_ccddpg.agents import make_agent
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
 from sb3_ccddpg.settings_checks import require_positive_integers, require_timeout
 from sb3_ccddpg.studies.reporting import write_atomically
-from sb3_ccddpg.studies.scenario import scenario_config
-from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL, open_storage
+from sb3_ccddpg.studies.scenario import scenario_caption, scenario_config
+from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL, open_storage, pin_study_record, study_record
 from sb3_ccddpg_envs import SatGroundConfig
 
 #: Seed of the validation states trials are scored on (test tables use 1 000 000 + seed).
@@ -189,6 +189,7 @@ def tune(
         direction="minimize",
         load_if_exists=True,
     )
+    pin_study_record(study, study_record(settings, settings.config()))
     study.optimize(
         lambda trial: _objective(settings, trial),
         n_trials=settings.n_trials,
@@ -215,6 +216,8 @@ def write_study_results(study: optuna.Study, output: Path) -> dict[str, Path]:
         return written
     best = hyperparameters_of(study.best_trial.params)
     header = f"# best trial {study.best_trial.number} of study {study.study_name!r}: objective {study.best_value:.6f}\n"
+    if "settings" in study.user_attrs:
+        header += f"# scenario: {scenario_caption(SatGroundConfig(**study.user_attrs['settings']['scenario']))}\n"
     written["best_hyperparams.yaml"] = write_atomically(
         output / "best_hyperparams.yaml", header + yaml.safe_dump(best, sort_keys=True)
     )
