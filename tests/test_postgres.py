@@ -87,7 +87,7 @@ def test_killed_worker_leaves_the_study_usable(postgres_url: str, tmp_path: Path
     common = ["--storage", postgres_url, "--study-name", study_name, "--heartbeat", "1"]
     log = (tmp_path / "doomed.log").open("w")
     doomed = subprocess.Popen(
-        [*WORKER, *common, "--n-trials", "1", "--steps", "20000", "--output", str(tmp_path / "a")], stderr=log
+        [*WORKER, *common, "--n-trials", "1", "--steps", "2000", "--output", str(tmp_path / "a")], stderr=log
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -109,7 +109,7 @@ def test_killed_worker_leaves_the_study_usable(postgres_url: str, tmp_path: Path
     log.close()
     time.sleep(4)  # > 3 heartbeat intervals: the trial is now stale
 
-    restarted = subprocess.run([*WORKER, *common, "--n-trials", "1", "--steps", "100", "--output", str(tmp_path / "b")])
+    restarted = subprocess.run([*WORKER, *common, "--n-trials", "1", "--steps", "2000", "--output", str(tmp_path / "b")])
     assert restarted.returncode == 0
     study = optuna.load_study(study_name=study_name, storage=postgres_url)
     states = [trial.state for trial in study.trials]
