@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from sb3_ccddpg.solvers.oracle import PARTITION_LIMIT, Oracle, channel_candidates, partition_count, set_partitions
+from sb3_ccddpg.solvers.oracle import (
+    PARTITION_LIMIT,
+    Oracle,
+    StateProblem,
+    channel_candidates,
+    eq14_sum_shares,
+    on_satellites,
+    partition_count,
+    set_partitions,
+)
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, random_allocation, reference_normalisers
 
 MODELS = [("eq15", "sum"), ("eq14", "sum"), ("eq15", "max"), ("eq14", "max")]
@@ -117,6 +126,25 @@ def test_oracle_agrees_with_brute_force(
     assert oracle.last_feasible
     found = objective(config, data, allocation, mu)
     assert found == pytest.approx(brute_force(config, data, mu), rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_eq14_sum_shares_match_slsqp_on_every_association(seed: int) -> None:
+    """The KKT solve of the eq14/sum share problem is no worse than SLSQP from four starts, and agrees with it."""
+    rng = np.random.default_rng(seed)
+    n_uavs, n_satellites = int(rng.integers(3, 7)), int(rng.integers(2, 4))
+    config = SatGroundConfig(n_uavs=n_uavs, n_satellites=n_satellites, energy_model="eq14", reference_n_uavs=None)
+    data, mu = rng.uniform(100, 1000, n_uavs), float(rng.choice([0.0, rng.uniform(), 1.0]))
+    problem = StateProblem(config, data, mu)
+    associations = rng.integers(0, n_satellites, (8, n_uavs))
+    on_satellite = on_satellites(associations, n_satellites)
+    _, shares = eq14_sum_shares(problem, on_satellite, np.zeros(len(associations)))
+    assert np.all(shares.sum(axis=-1) <= 1 + 1e-12) and np.all(shares[on_satellite == 0] == 0)
+    for association, share in zip(associations, shares, strict=True):
+        found = objective(config, data, Allocation(problem.best_channels, association, share), mu)
+        reference = brute_force_shares(config, data, tuple(association), mu)
+        slsqp = objective(config, data, Allocation(problem.best_channels, association, reference), mu)
+        assert found <= slsqp * (1 + 1e-9) and found == pytest.approx(slsqp, rel=1e-6)
 
 
 def test_channel_candidates_contain_the_optimum_of_every_weighting() -> None:

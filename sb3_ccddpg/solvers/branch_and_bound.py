@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from sb3_ccddpg.solvers.oracle import StateProblem, eq14_sum_shares, on_satellites
+from sb3_ccddpg.solvers.oracle import EQ14_BATCH, StateProblem, eq14_sum_shares, on_satellites
 from sb3_ccddpg.solvers.search import DESCENT_ROUNDS, descend
 from sb3_ccddpg_envs import Allocation, allocation_cost
 
@@ -214,15 +214,15 @@ class _Bounder:
         )
         return np.where(cap >= floor[:, None], value, np.inf).min(axis=1)
 
-    def exact(self, labels: NDArray[np.int64], constrained: bool) -> float:
-        """The value of one full assignment (search order), shape ``(N,)``."""
+    def exact(self, labels: NDArray[np.int64], constrained: bool) -> NDArray[np.float64]:
+        """The values of full assignments (search order), shape ``(B, N)`` → ``(B,)``."""
         if self.model != ("eq14", "sum"):
-            return float(self.bound(self.at(labels[None]), constrained)[0])
+            return self.bound(self.at(labels), constrained)
         association = np.empty_like(labels)
-        association[self.order] = labels
-        on_satellite = on_satellites(association[None], self.n_satellites)[0]
-        inter = self.problem.weights.per_uav_inter * on_satellite.sum(axis=1).max()
-        cost, _ = eq14_sum_shares(self.problem, on_satellite, float(inter))
+        association[:, self.order] = labels
+        on_satellite = on_satellites(association, self.n_satellites)
+        inter = self.problem.weights.per_uav_inter * on_satellite.sum(axis=-1).max(axis=-1)
+        cost, _ = eq14_sum_shares(self.problem, on_satellite, inter)
         return self.unconstrained_constant + cost
 
     def association(self, labels: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -292,13 +292,19 @@ def _leaves(
         if bound[best] < value:
             value, labels = float(bound[best]), leaves.labels[best]
         return value, labels, min(closed, float(bound[best]))
-    for index in np.argsort(bound, kind="stable"):
-        if bound[index] >= value - TOLERANCE * abs(value):
-            return value, labels, min(closed, float(bound[index]))
-        exact = bounder.exact(leaves.labels[index], constrained)
-        closed = min(closed, exact)
-        if exact < value:
-            value, labels = exact, leaves.labels[index]
+    order = np.argsort(bound, kind="stable")
+    for start in range(0, order.size, EQ14_BATCH):
+        chosen = order[start : start + EQ14_BATCH]
+        open_ = bound[chosen] < value - TOLERANCE * abs(value)
+        closed = min(closed, float(bound[chosen][~open_].min(initial=np.inf)))
+        if not open_.any():
+            break
+        chosen = chosen[open_]
+        exact = bounder.exact(leaves.labels[chosen], constrained)
+        best = int(np.argmin(exact))
+        closed = min(closed, float(exact[best]))
+        if exact[best] < value:
+            value, labels = float(exact[best]), leaves.labels[chosen[best]]
     return value, labels, closed
 
 
@@ -318,7 +324,7 @@ def solve(problem: StateProblem, *, time_limit: float | None = None, node_limit:
     bounder = _Bounder(problem)
     seed = descend(problem, np.arange(config.n_uavs) % config.n_satellites, DESCENT_ROUNDS)
     seed_labels = seed.association[bounder.order]
-    free = _search(bounder, False, bounder.exact(seed_labels, False), seed_labels, deadline, budget)
+    free = _search(bounder, False, float(bounder.exact(seed_labels[None], False)[0]), seed_labels, deadline, budget)
     assert free.labels is not None  # the incumbent is a leaf
     nodes = free.nodes
     association = bounder.association(free.labels)[None]
@@ -327,7 +333,8 @@ def solve(problem: StateProblem, *, time_limit: float | None = None, node_limit:
     lower_bound, proved = free.lower_bound, free.exhausted
     if not feasible and bounder.model != ("eq14", "sum"):
         incumbent = min(
-            ((bounder.exact(candidate, True), candidate) for candidate in (seed_labels, free.labels)), key=lambda pair: pair[0]
+            ((float(bounder.exact(candidate[None], True)[0]), candidate) for candidate in (seed_labels, free.labels)),
+            key=lambda pair: pair[0],
         )
         capped = _search(bounder, True, *incumbent, deadline, budget - nodes)
         nodes += capped.nodes

@@ -17,7 +17,8 @@ Structure used (each step is checked against brute force in ``tests/test_oracle.
    ``"max"``: ρ_i = cycles_i/(f·τ). The objective is then ``a·τ + c·S/τ²`` on ``τ ≥ τ_min`` (each
    satellite's shares summing to at most 1), minimised at ``τ = (2cS/a)^(1/3)`` clipped to the bounds.
 4. ``"sum"`` with ``"eq14"`` has no closed form once a satellite's share cap binds: a lower bound (equal
-   shares, the cap dropped) prunes the partitions and SLSQP (scipy) solves the rest to ~1e-12.
+   shares, the cap dropped) prunes the partitions and the rest are solved from the KKT conditions, three
+   nested 1-D root findings (:func:`eq14_sum_shares`).
 5. C6/C7 cap τ for each pair of a partition and a Pareto-efficient channel candidate; the convex objective
    in τ is then minimised at the clipped stationary point. A state where no allocation meets C6/C7 is
    solved without them and reported as infeasible. (``"eq14"`` with ``"sum"`` is solved without them and
@@ -40,7 +41,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize
 
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, reference_normalisers
 from sb3_ccddpg_envs.config import BITS_PER_MB
@@ -52,9 +52,12 @@ if TYPE_CHECKING:
 #: N ≤ 11 for every M ≤ 8, N = 12 up to M = 4, N = 13 up to M = 3.
 PARTITION_LIMIT = 1_000_000
 #: Most partitions :meth:`Oracle.allocate` enumerates; above, branch and bound is faster (measured per state,
-#: one thread: N = 10, M = 3 (9 842 partitions) 4.6 ms vs 5.5 ms; N = 11, M = 3 (29 525) 10.8 vs 7.9 ms;
-#: N = 11, M = 4 (175 275) 67 vs 11 ms; N = 9, M = 8 (21 146) 16.7 vs 3.8 ms).
-ENUMERATION_LIMIT = 20_000
+#: one thread, eq15/sum: N = 11, M = 4 (175 275 partitions) 67 ms vs 11 ms; N = 9, M = 8 (21 146) 16.7 vs 3.8 ms;
+#: N = 11, M = 3 (29 525) 10.8 vs 7.9 ms, but eq14/sum 54 vs 106 ms there, so the paper's size keeps the
+#: enumeration and its allocations).
+ENUMERATION_LIMIT = 30_000
+#: Partitions whose ``"eq14"``/``"sum"`` shares are solved together (in the order of their lower bounds).
+EQ14_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -335,17 +338,22 @@ class StateProblem:
     def _eq14_sum(
         self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64], shares: _ShareSolution
     ) -> tuple[Allocation, bool]:
-        """``"eq14"`` with summed eq 7: prune partitions by the lower bound, solve the rest with SLSQP."""
+        """``"eq14"`` with summed eq 7: prune partitions by the lower bound, solve the rest exactly, in batches."""
         weights = self.weights
         levels = _best_level(shares.time_floor, shares.energy_scale, weights, np.inf)
         bound = weights.delay * (shares.inter_delay + levels) + weights.energy * shares.energy_scale / levels**2
+        order = np.argsort(bound, kind="stable")
         best_cost, best = np.inf, None
-        for partition in np.argsort(bound):
-            if bound[partition] >= best_cost * (1.0 - 1e-12):
+        for start in range(0, order.size, EQ14_BATCH):
+            chosen = order[start : start + EQ14_BATCH]
+            chosen = chosen[bound[chosen] < best_cost * (1.0 - 1e-12)]
+            if chosen.size == 0:
                 break
-            cost, cpu_share = eq14_sum_shares(self, on_satellite[partition], float(shares.inter_delay[partition]))
-            if cost < best_cost:
-                best_cost, best = cost, Allocation(self.best_channels, partitions[partition].astype(np.int64), cpu_share)
+            cost, cpu_share = eq14_sum_shares(self, on_satellite[chosen], shares.inter_delay[chosen])
+            index = int(np.argmin(cost))
+            if cost[index] < best_cost:
+                best_cost = float(cost[index])
+                best = Allocation(self.best_channels, partitions[chosen[index]].astype(np.int64), cpu_share[index])
         assert best is not None  # the lowest bound is always solved
         return best, self.meets_constraints(best)
 
@@ -429,42 +437,103 @@ def _pareto_efficient(first: NDArray[np.float64], second: NDArray[np.float64]) -
 
 
 def eq14_sum_shares(
-    problem: StateProblem, on_satellite: NDArray[np.float64], inter_delay: float
-) -> tuple[float, NDArray[np.float64]]:
-    """Shares of one partition for ``"eq14"``/``"sum"``: min a·(T_inter + τ) + c·α f² Σ c_i ρ_i² (SLSQP).
+    problem: StateProblem, on_satellite: NDArray[np.float64], inter_delay: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Exact shares of partitions for ``"eq14"``/``"sum"`` from the KKT conditions (step 4 of the module docstring).
+
+    With ``k_i = cycles_i/f`` and ``C = c·α f³`` the share problem of a partition is
+    ``min a·τ + C Σ_i k_i ρ_i²`` s.t. ``Σ_{i∈j} k_i/ρ_i ≤ τ`` and ``Σ_{i∈j} ρ_i ≤ 1`` per satellite. Stationarity
+    in ρ_i (multipliers λ_j, ν_j) is ``2ρ_i³ + (ν_j/k_i)ρ_i² = λ_j``: with ``ρ_i = λ_j^(1/3)·y_i`` and
+    ``θ_j = ν_j/λ_j^(1/3)``, y_i is the positive root of ``2y³ + (θ_j/k_i)y² = 1``. A satellite whose cap is
+    slack (``τ ≥ n_j K_j``) has equal shares ``K_j/τ`` and ``λ_j = 2K_j³/τ³``; otherwise ``ρ = y/Σy``, its
+    time ``(Σy)(Σ k/y)`` falls from ``n_j K_j`` (θ = 0) to ``r_j²`` (θ → ∞, shares ∝ √k) and fixes θ_j, and
+    ``λ_j = (Σy)^(−3) = −dE_j/dτ``. The time level solves ``a = C Σ_j λ_j(τ)``: ``τ = (2C Σ_j K_j³/a)^(1/3)``
+    when that leaves every cap slack, else a root in ``[max_j r_j², max_j n_j K_j]`` (bisection on log τ;
+    θ_j by safeguarded Newton on log θ, y by Newton). The result is scored exactly: τ is the largest
+    satellite time of the shares found, so errors of the 1-D solves only cost optimality to second order.
 
     :param problem: the state
-    :param on_satellite: φ of the partition, shape ``(M, N)``
-    :param inter_delay: its T_inter without the fixed block part (s)
-    :return: ``a·(T_inter + τ) + c·Σ_j E_cmp_j`` (channel part and constants excluded) and ρ, shape ``(M, N)``
+    :param on_satellite: φ of each partition, shape ``(P, M, N)``
+    :param inter_delay: their T_inter without the fixed block part (s), shape ``(P,)``
+    :return: ``a·(T_inter + τ) + c·Σ_j E_cmp_j`` (channel part and constants excluded), shape ``(P,)``, and ρ,
+        shape ``(P, M, N)``
     """
-    config, weights, cycles = problem.config, problem.weights, problem.cycles
-    frequency, n_uavs = config.cpu_frequency, config.n_uavs
-    scale = max(cycles.max() / frequency, 1e-12)  # seconds → order-one variables
-    energy_coefficient = weights.energy * config.capacitance * frequency**2
-    labels = on_satellite.argmax(axis=0)
-    root = np.sqrt(cycles)
-    start_share = (on_satellite * root).sum(axis=0) / (on_satellite @ root)[labels]
-    start_level = ((on_satellite * (cycles / (start_share * frequency))).sum(axis=-1)).max() / scale
-
-    def objective(x: NDArray[np.float64]) -> float:
-        return float(weights.delay * scale * x[-1] + energy_coefficient * (cycles * x[:-1] ** 2).sum())
-
-    constraints = [
-        {"type": "ineq", "fun": lambda x: x[-1] - (on_satellite @ (cycles / (x[:-1] * frequency))) / scale},
-        {"type": "ineq", "fun": lambda x: 1.0 - on_satellite @ x[:-1]},
-    ]
-    result = minimize(
-        objective,
-        np.append(start_share, start_level),
-        method="SLSQP",
-        bounds=[(1e-9, 1.0)] * n_uavs + [(0.0, None)],
-        constraints=constraints,
-        options={"ftol": 1e-15, "maxiter": 500},
-    )
-    share = np.clip(result.x[:-1], 1e-9, 1.0)
-    cpu_share = on_satellite * share
+    config, weights = problem.config, problem.weights
+    work = problem.cycles / config.cpu_frequency  # k_i (s)
+    energy = weights.energy * config.capacitance * config.cpu_frequency**3  # C
+    group_work = on_satellite @ work  # K_j
+    group_root = on_satellite @ np.sqrt(work)  # r_j
+    capped_below = on_satellite.sum(axis=-1) * group_work  # n_j K_j: the cap binds below this time level
+    if energy > 0:
+        uncapped = np.cbrt(2.0 * energy * (group_work**3).sum(axis=-1) / weights.delay)
+        low, high = np.log((group_root**2).max(axis=-1)), np.log(np.maximum(capped_below.max(axis=-1), 1e-300))
+        theta = np.where(group_work > 0, group_work, 1.0)
+        for _ in range(_TIME_STEPS):
+            middle = 0.5 * (low + high)
+            theta, multiplier = _eq14_multipliers(work, on_satellite, group_work, capped_below, np.exp(middle), theta)
+            later = energy * multiplier.sum(axis=-1) > weights.delay  # the objective still falls: τ* is above
+            low, high = np.where(later, middle, low), np.where(later, high, middle)
+        level = np.where(uncapped >= capped_below.max(axis=-1), uncapped, np.exp(0.5 * (low + high)))
+        theta, _ = _eq14_multipliers(work, on_satellite, group_work, capped_below, level, theta)
+        root = _eq14_roots(work, on_satellite, theta)
+        share = root / np.einsum("pmn,pm->pn", on_satellite, (on_satellite @ root[..., None])[..., 0])
+        slack = np.einsum("pmn,pm->pn", on_satellite, (capped_below <= level[:, None]).astype(np.float64)) > 0
+        share = np.where(slack, np.einsum("pmn,pm->pn", on_satellite, group_work) / level[:, None], share)
+    else:  # μ = 0: only time counts, every satellite at its floor with shares ∝ √k
+        share = np.sqrt(work) / np.einsum("pmn,pm->pn", on_satellite, group_root)
+    cpu_share = on_satellite * share[:, None, :]
     cpu_share = cpu_share / np.maximum(cpu_share.sum(axis=-1, keepdims=True), 1.0)
-    level = float((on_satellite @ (cycles / (cpu_share.sum(axis=0) * frequency))).max())
-    cost = weights.delay * (inter_delay + level) + energy_coefficient * float((cycles * cpu_share.sum(axis=0) ** 2).sum())
+    own = cpu_share.sum(axis=1)
+    level = (on_satellite @ (work[None, :] / own)[..., None])[..., 0].max(axis=-1)
+    cost = weights.delay * (inter_delay + level) + energy * (work * own**2).sum(axis=-1)
     return cost, cpu_share
+
+
+#: Iterations of :func:`eq14_sum_shares`: bisection on log τ, safeguarded Newton on log θ_j (at most; it stops
+#: once every satellite time is within 1e-13 of the level), Newton on y_i.
+_TIME_STEPS, _THETA_STEPS, _ROOT_STEPS = 30, 60, 5
+
+
+def _eq14_roots(
+    work: NDArray[np.float64], on_satellite: NDArray[np.float64], theta: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """y_i > 0 with ``2y³ + (θ_{a(i)}/k_i)y² = 1``, shape ``(P, N)`` (Newton from an upper bound: convex, monotone)."""
+    ratio = np.einsum("pmn,pm->pn", on_satellite, theta) / work
+    root = np.minimum(0.5 ** (1.0 / 3.0), 1.0 / np.sqrt(np.maximum(ratio, 1e-300)))
+    for _ in range(_ROOT_STEPS):
+        root = root - (2.0 * root**3 + ratio * root**2 - 1.0) / (6.0 * root**2 + 2.0 * ratio * root)
+    return root
+
+
+def _eq14_multipliers(
+    work: NDArray[np.float64],
+    on_satellite: NDArray[np.float64],
+    group_work: NDArray[np.float64],
+    capped_below: NDArray[np.float64],
+    level: NDArray[np.float64],
+    theta: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """θ_j with satellite time ``level`` where the cap binds (from ``theta``), and λ_j = −dE_j/dτ, both ``(P, M)``."""
+    log_theta = np.log(theta)
+    low, high = np.full_like(theta, np.log(1e-12 * work.min())), np.full_like(theta, np.log(1e12 * work.max()))
+    target = level[:, None]
+    capped = (capped_below > target) & (group_work > 0)
+    for _ in range(_THETA_STEPS):
+        theta = np.exp(log_theta)
+        root = _eq14_roots(work, on_satellite, theta)
+        slope = -root / (6.0 * work * root + 2.0 * np.einsum("pmn,pm->pn", on_satellite, theta))  # dy/dθ
+        total, inverse = (on_satellite @ root[..., None])[..., 0], (on_satellite @ (work / root)[..., None])[..., 0]
+        time = total * inverse  # decreasing in θ
+        if np.all(np.abs(time - target)[capped] <= 1e-13 * np.broadcast_to(target, time.shape)[capped]):
+            break
+        d_time = (on_satellite @ slope[..., None])[..., 0] * inverse - total * (
+            on_satellite @ (work * slope / root**2)[..., None]
+        )[..., 0]
+        low = np.where(time > target, log_theta, low)
+        high = np.where(time > target, high, log_theta)
+        step = np.log(np.maximum(theta - (time - target) / np.minimum(d_time, -1e-300), 1e-300))  # Newton in θ
+        log_theta = np.where((step > low) & (step < high), step, 0.5 * (low + high))
+    theta = np.exp(log_theta)
+    total = (on_satellite @ _eq14_roots(work, on_satellite, theta)[..., None])[..., 0]
+    multiplier = np.where(capped, np.maximum(total, 1e-100) ** -3.0, 2.0 * group_work**3 / target**3)
+    return theta, np.where(group_work > 0, multiplier, 0.0)
