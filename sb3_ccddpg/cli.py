@@ -77,6 +77,7 @@ def _train(args: argparse.Namespace) -> None:
             tensorboard=not args.no_tensorboard,
             hyperparameters=read_hyperparameters(args.hyperparams) if args.hyperparams else {},
             env_kwargs=scenario_fields(args),
+            eval_states=args.eval_states,
         )
         run_dir = args.log_dir or Path("runs") / f"{args.algorithm}_n{args.n_uavs}_mu{args.mu:g}_seed{args.seed}"
         model = train(settings, run_dir)
@@ -256,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--log-dir", type=Path, help="run folder (default runs/<algorithm>_n<N>_mu<mu>_seed<seed>)")
     train_parser.add_argument("--checkpoint-every", type=int, default=5000, help="steps between checkpoints")
     train_parser.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
+    train_parser.add_argument(
+        "--eval-states",
+        type=int,
+        default=TrainSettings.eval_states,
+        help="held-out states the deployed decision is scored on at every checkpoint (eval/ scalars, best_model.zip); 0: off",
+    )
     train_parser.add_argument("--hyperparams", type=Path, help="YAML mapping of agent constructor arguments")
     train_parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its latest checkpoint")
     train_parser.add_argument("--quick", action="store_true", help="1000 steps, a smoke run")

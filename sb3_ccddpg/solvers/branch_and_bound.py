@@ -180,7 +180,9 @@ class _Bounder:
             free = moments[4] + least * (
                 4 * moments[3] + least * (6 * moments[2] + least * (4 * moments[1] + least * moments[0]))
             )
-            scale = self.energy_unit * (_fixed_energy(nodes.root, nodes.work, float(self.free_root[depth])) + free)
+            fixed = _fixed_energy(nodes.root, nodes.work, float(self.free_root[depth])) + free
+            spread = _spread_energy(nodes.root, nodes.work, float(self.free_root[depth]), self.n_uavs - depth)
+            scale = self.energy_unit * np.maximum(fixed, spread)
         elif self.model == ("eq14", "max"):
             scale = np.zeros(len(nodes))
         else:
@@ -380,3 +382,50 @@ def _fixed_energy(root: NDArray[np.float64], work: NDArray[np.float64], free: fl
     level = ((free + np.cumsum(ordered_root, axis=1)) / np.cumsum(ordered_spread, axis=1)).min(axis=1)
     grown = np.where(empty[:, None], root, np.maximum(root, level[:, None] * spread))
     return (work * grown**4).sum(axis=1)
+
+
+#: Newton steps of :func:`_spread_energy` (each iterate gives a valid bound; more only tighten it).
+SPREAD_STEPS = 6
+
+
+def _spread_energy(root: NDArray[np.float64], work: NDArray[np.float64], free: float, free_count: int) -> NDArray[np.float64]:
+    """Lower bound on ``Σ_j K_j r_j⁴`` of every completion, shape ``(B,)``, from Cauchy–Schwarz on the free UAVs.
+
+    The free UAVs that join satellite j add ``Δ_j`` to ``r_j`` and at least ``Δ_j²/m_j`` to ``K_j`` (m_j of them),
+    and ``Σ_j Δ_j² r_j⁴/m_j ≥ (Σ_j Δ_j r_j²)²/Σ_j m_j``. So the sum is at least the minimum of the convex
+    ``F(Δ) = Σ_j K⁰_j (r⁰_j + Δ_j)⁴ + (Σ_j Δ_j (r⁰_j + Δ_j)²)²/n_free`` over ``Δ ≥ 0``, ``Σ_j Δ_j = free``.
+    Newton steps on the face of the positive Δ_j (Hessian diagonal plus rank one: Sherman–Morrison) from the
+    water-filling of r; at every iterate the Frank–Wolfe bound ``F(Δ) + free·min_j ∂_jF − ∇F·Δ`` is valid.
+    """
+    if free_count == 0:
+        return (work * root**4).sum(axis=1)
+    level = _water_level(root, free)
+    spread = np.maximum(level[:, None] - root, 0.0)  # Δ, feasible
+    best = np.full(len(root), -np.inf)
+    for step in range(SPREAD_STEPS + 1):
+        grown = root + spread
+        total = (spread * grown**2).sum(axis=1)  # G
+        value = (work * grown**4).sum(axis=1) + total**2 / free_count
+        marginal = grown**2 + 2.0 * spread * grown  # ∂G/∂Δ_j
+        gradient = 4.0 * work * grown**3 + (2.0 * total / free_count)[:, None] * marginal
+        best = np.maximum(best, value + free * gradient.min(axis=1) - (gradient * spread).sum(axis=1))
+        if step == SPREAD_STEPS:
+            break
+        active = spread > 0
+        diagonal = 12.0 * work * grown**2 + (2.0 * total / free_count)[:, None] * (4.0 * grown + 2.0 * spread)
+        diagonal = np.where(active, np.maximum(diagonal, 1e-300), 1.0)
+        rank_one = np.where(active, marginal * np.sqrt(2.0 / free_count), 0.0)
+        mask = active.astype(np.float64)
+
+        def solve(vector: NDArray[np.float64]) -> NDArray[np.float64]:
+            scaled, direction = vector / diagonal, rank_one / diagonal  # noqa: B023
+            return scaled - direction * ((rank_one * scaled).sum(axis=1) / (1.0 + (rank_one * direction).sum(axis=1)))[:, None]  # noqa: B023
+
+        inverse_gradient, inverse_ones = solve(gradient * mask), solve(mask)
+        multiplier = (inverse_gradient * mask).sum(axis=1) / np.maximum((inverse_ones * mask).sum(axis=1), 1e-300)
+        direction = -(inverse_gradient - multiplier[:, None] * inverse_ones) * mask
+        ratio = np.where(direction < 0, spread / np.maximum(-direction, 1e-300), np.inf)
+        length = np.minimum(1.0, ratio.min(axis=1))
+        spread = np.maximum(spread + length[:, None] * direction, 0.0)
+        spread = spread * (free / np.maximum(spread.sum(axis=1), 1e-300))[:, None]  # back onto Σ Δ = free
+    return best

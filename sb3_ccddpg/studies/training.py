@@ -2,7 +2,8 @@
 
 A run folder holds ``settings.json`` (what was trained, on which env), ``monitor.csv`` (SB3's episode rewards
 and lengths, appended across resumes), ``tensorboard/``, ``checkpoints/model_<steps>_steps.zip`` with the
-replay buffer of the latest checkpoint beside it, and ``model.zip`` once training has finished.
+replay buffer of the latest checkpoint beside it, ``best_model.zip`` (the checkpoint whose deployed decision
+scored best on the evaluation callback's held-out states) and ``model.zip`` once training has finished.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, make_agent, make_env
-from sb3_ccddpg.callbacks import SatGroundInfoCallback
+from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, agent_method, make_agent, make_env
+from sb3_ccddpg.callbacks import SatGroundEvalCallback, SatGroundInfoCallback
 from sb3_ccddpg.settings_checks import require_positive_integers
 from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg.studies.scenario import scenario_config
@@ -43,6 +44,8 @@ class TrainSettings:
     :param tensorboard: write TensorBoard logs
     :param hyperparameters: agent constructor arguments replacing the shared bandit settings
     :param env_kwargs: every other ``SatGroundConfig`` field of the scenario (M, ξ_total, the data range, ...)
+    :param eval_states: held-out states the deployed decision is scored on at every checkpoint
+        (:class:`~sb3_ccddpg.callbacks.SatGroundEvalCallback`: ``eval/`` scalars, ``best_model.zip``); 0 disables
     """
 
     algorithm: str = "ccddpg"
@@ -55,8 +58,11 @@ class TrainSettings:
     tensorboard: bool = True
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    eval_states: int = 20
 
     def __post_init__(self) -> None:
+        if self.eval_states < 0:
+            raise ValueError(f"eval_states must be an integer ≥ 0, got {self.eval_states!r}")
         if self.algorithm not in AGENT_LABELS:
             raise ValueError(f"algorithm must be one of {sorted(AGENT_LABELS)}, got {self.algorithm!r}")
         require_positive_integers(self, "steps", "checkpoint_every")
@@ -196,7 +202,19 @@ def resume(run_dir: Path, *, steps: int | None = None, progress: bool = True) ->
 
 def _learn(model: BaseAlgorithm, settings: TrainSettings, run_dir: Path, total: int, progress: bool) -> BaseAlgorithm:
     checkpoints = run_dir / "checkpoints"
-    callback = CallbackList([SatGroundInfoCallback(), CheckpointWithBuffer(checkpoints, settings.checkpoint_every)])
+    callbacks: list[BaseCallback] = [SatGroundInfoCallback(), CheckpointWithBuffer(checkpoints, settings.checkpoint_every)]
+    if settings.eval_states > 0:
+        action_map = agent_method(model, settings.algorithm, settings.config()).action_map
+        callbacks.append(
+            SatGroundEvalCallback(
+                settings.config(),
+                settings.checkpoint_every,
+                settings.eval_states,
+                best_model_save_path=run_dir,
+                action_map=action_map,
+            )
+        )
+    callback = CallbackList(callbacks)
     remaining = total - model.num_timesteps
     if remaining > 0:
         model.learn(

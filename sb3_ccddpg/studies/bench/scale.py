@@ -174,6 +174,7 @@ def _trained(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, float]
         checkpoint_every=min(5000, budgets.train_steps),
         tensorboard=False,
         env_kwargs=cell.env_kwargs,
+        eval_states=0,  # the benchmark scores every method itself
     )
     finished = run_dir / "model.zip"
     if finished.exists() and CCDDPG.load(finished).num_timesteps >= budgets.train_steps:
