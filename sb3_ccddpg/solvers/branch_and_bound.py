@@ -24,6 +24,9 @@ the cap dropped) or ``Σ_i k_i³`` (eq14/max). Its minimum over τ increases wit
 - ``Σ_j K_j r_j⁴ = Σ_j K⁰_j r_j⁴ + Σ_{i ∈ U} k_i r_{a(i)}⁴``: the first sum is at least its fractional
   minimum over the free ``s`` mass (convex: a water level in ``u`` with ``r_j = max(r⁰_j, u·K⁰_j^(−1/3))``;
   zero growth cost once a satellite is still empty), the second at least ``Σ_{i ∈ U} k_i (min_j r⁰_j + s_i)⁴``;
+  and (the bound that prunes) with Δ_j the free s mass joining j, Cauchy–Schwarz on the free UAVs gives
+  ``Σ_j K_j r_j⁴ ≥ min_Δ Σ_j K⁰_j (r⁰_j + Δ_j)⁴ + (Σ_j Δ_j (r⁰_j + Δ_j)²)²/|U|`` (convex in Δ; a few Newton
+  steps, certified by the Frank–Wolfe bound at the last iterate: :func:`_spread_energy`);
 - every partition also has ``floor ≥ max(R/M, max_i s_i)²`` (R = Σ_i s_i) and
   ``Σ_j K_j r_j⁴ ≥ R⁶/(M⁴ N)`` (Cauchy–Schwarz ``K_j ≥ r_j²/N_j``, then convexity of ``r⁶/n``), resp.
   ``max(W/M, max_i k_i)`` and ``W³/M²`` with ``W = Σ_i k_i``: the closed-form bound of
@@ -166,8 +169,12 @@ class _Bounder:
         count = on.sum(axis=1).astype(np.int64)
         return _Nodes(labels, np.einsum("bnm,n->bm", on, self.root), np.einsum("bnm,n->bm", on, self.work), count)
 
-    def bound(self, nodes: _Nodes, constrained: bool) -> NDArray[np.float64]:
-        """Lower bound on the objective of every completion of each node (exact at leaves but eq14/sum)."""
+    def bound(self, nodes: _Nodes, constrained: bool, threshold: float = np.inf) -> NDArray[np.float64]:
+        """Lower bound on the objective of every completion of each node (exact at leaves but eq14/sum).
+
+        :param threshold: eq15/sum: the Cauchy–Schwarz energy bound (the costly part) is only computed for nodes
+            whose other bounds are below this (the others are pruned by them anyway)
+        """
         depth = nodes.labels.shape[1]
         if self.summed:
             floor = _largest_total(nodes.root, float(self.free_root[depth]), float(self.largest_root[depth])) ** 2
@@ -180,9 +187,7 @@ class _Bounder:
             free = moments[4] + least * (
                 4 * moments[3] + least * (6 * moments[2] + least * (4 * moments[1] + least * moments[0]))
             )
-            fixed = _fixed_energy(nodes.root, nodes.work, float(self.free_root[depth])) + free
-            spread = _spread_energy(nodes.root, nodes.work, float(self.free_root[depth]), self.n_uavs - depth)
-            scale = self.energy_unit * np.maximum(fixed, spread)
+            scale = self.energy_unit * (_fixed_energy(nodes.root, nodes.work, float(self.free_root[depth])) + free)
         elif self.model == ("eq14", "max"):
             scale = np.zeros(len(nodes))
         else:
@@ -190,7 +195,13 @@ class _Bounder:
             scale = self.energy_unit * (np.maximum(nodes.work, level[:, None]) ** 3).sum(axis=1)
         scale = np.maximum(scale, self.any_scale)
         inter = self.problem.weights.per_uav_inter * np.maximum(nodes.count.max(axis=1), self.least_most_loaded)
-        return self._value(floor, scale, inter, constrained)
+        value = self._value(floor, scale, inter, constrained)
+        if self.model == ("eq15", "sum") and depth < self.n_uavs:
+            open_ = np.flatnonzero(value < threshold)
+            spread = _spread_energy(nodes.root[open_], nodes.work[open_], float(self.free_root[depth]), self.n_uavs - depth)
+            scale = np.maximum(scale[open_], self.energy_unit * spread)
+            value[open_] = self._value(floor[open_], scale, inter[open_], constrained)
+        return value
 
     def _value(
         self, floor: NDArray[np.float64], scale: NDArray[np.float64], inter: NDArray[np.float64], constrained: bool
@@ -264,7 +275,7 @@ def _search(
             children, child_bound = batch, bound[keep]
         else:
             children = batch.children(float(bounder.root[depth]), float(bounder.work[depth]))
-            child_bound = bounder.bound(children, constrained)
+            child_bound = bounder.bound(children, constrained, value - TOLERANCE * abs(value))
             nodes += len(children)
         if children.labels.shape[1] == n_uavs:
             value, labels, closed = _leaves(bounder, children, child_bound, constrained, value, labels, closed)
@@ -385,7 +396,7 @@ def _fixed_energy(root: NDArray[np.float64], work: NDArray[np.float64], free: fl
 
 
 #: Newton steps of :func:`_spread_energy` (each iterate gives a valid bound; more only tighten it).
-SPREAD_STEPS = 6
+SPREAD_STEPS = 3
 
 
 def _spread_energy(root: NDArray[np.float64], work: NDArray[np.float64], free: float, free_count: int) -> NDArray[np.float64]:
