@@ -79,3 +79,16 @@ def test_allocate_beyond_the_enumeration_limit_uses_branch_and_bound() -> None:
     assert found == pytest.approx(solution.objective, rel=1e-12)
     descent = TwinSearch(config, "twin-descent").best(data, 0.5, equal_split(config))
     assert found <= float(allocation_cost(config, data, descent, 0.5)["objective"]) * (1 + 1e-12)
+
+
+def test_allocate_at_scale_stops_at_its_time_limit_with_a_bound() -> None:
+    config = SatGroundConfig(n_uavs=40, n_satellites=8, channels_total=120, reference_n_uavs=None)
+    oracle = Oracle(config, time_limit=0.2)
+    data = np.random.default_rng(4).uniform(100, 1000, 40)
+    allocation = oracle.allocate(data, 0.5)
+    solution = oracle.last_solution
+    assert solution is not None and not solution.proved_optimal and solution.seconds < 5.0
+    found = float(allocation_cost(config, data, allocation, 0.5)["objective"])
+    descent = TwinSearch(config, "twin-descent").best(data, 0.5, equal_split(config))
+    assert solution.lower_bound <= found <= float(allocation_cost(config, data, descent, 0.5)["objective"]) * (1 + 1e-12)
+    assert solution.lower_bound > 0.9 * found
