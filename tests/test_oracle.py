@@ -164,6 +164,26 @@ def test_channel_candidates_contain_the_optimum_of_every_weighting() -> None:
             assert score(candidates).min() == pytest.approx(score(vectors).min(), rel=1e-12)
 
 
+def test_channel_candidates_equal_a_greedy_fill_per_bottleneck() -> None:
+    """The global-order construction gives exactly the per-candidate greedy fill (ties to the lower UAV index)."""
+    rng = np.random.default_rng(5)
+    for trial in range(100):
+        n_uavs = int(rng.integers(2, 12))
+        total = int(rng.integers(n_uavs, 4 * n_uavs))
+        upload = rng.uniform(1.0, 10.0, n_uavs)
+        if trial % 3 == 0:
+            upload = np.round(upload)  # equal uploads: ties between UAVs
+        bottlenecks = np.unique(upload[:, None] / np.arange(1, total + 1))
+        need = np.maximum(np.ceil(upload / bottlenecks[:, None] * (1.0 - 1e-12)).astype(np.int64), 1)
+        expected = set()
+        for row in need[need.sum(axis=1) <= total]:
+            channels = row.copy()
+            for _ in range(total - row.sum()):  # one channel at a time to the largest reduction of Σ s_i/ξ_i
+                channels[np.argmax(upload / channels - upload / (channels + 1))] += 1
+            expected.add(tuple(channels))
+        assert {tuple(row) for row in channel_candidates(upload, total)} == expected
+
+
 def test_set_partitions_counts_and_canonical_form() -> None:
     # Σ_{k ≤ 3} Stirling numbers of the second kind S(11, k) = 1 + 1023 + 28501.
     assert len(set_partitions(11, 3)) == 29_525
