@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import time
 from multiprocessing.synchronize import Event
 
 import numpy as np
 import torch as th
 
-from sb3_ccddpg.studies.bench.ccddpg import PAPER
+from sb3_ccddpg.ccddpg import CCDDPG
+from sb3_ccddpg.studies.bench.ccddpg import PAPER, steps_per_second
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv
 
 
@@ -40,13 +40,9 @@ def training_speed(threads: int, steps: int, seed: int) -> float:
     :param seed: seed of the agent
     :return: steps per second of wall time
     """
-    from sb3_ccddpg import CCDDPG  # after the thread count is set
-
     th.set_num_threads(threads)
     model = CCDDPG("CCDDPGPolicy", SatGroundEnv(SatGroundConfig()), seed=seed, policy_kwargs=PAPER)
-    start = time.perf_counter()
-    model.learn(steps)
-    return steps / (time.perf_counter() - start)
+    return steps_per_second(model, steps)
 
 
 def main(argv: list[str] | None = None) -> None:
