@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import torch as th
 from numpy.typing import NDArray
+from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
 from sb3_ccddpg.agents import agent_method
@@ -177,15 +178,19 @@ def _trained(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, float]
         eval_states=0,  # the benchmark scores every method itself
     )
     finished = run_dir / "model.zip"
-    if finished.exists() and CCDDPG.load(finished).num_timesteps >= budgets.train_steps:
-        return CCDDPG.load(finished), spent
+    if finished.exists():
+        kept = CCDDPG.load(finished)
+        if kept.num_timesteps >= budgets.train_steps:
+            return kept, spent
+    model: BaseAlgorithm
     if (run_dir / "settings.json").exists():
         model = resume(run_dir, steps=budgets.train_steps, progress=False)
     else:
         model = train(settings, run_dir, progress=False)
     spent += time.perf_counter() - start
     write_atomically(timing, json.dumps({"seconds": spent}))
-    assert isinstance(model, CCDDPG)
+    if not isinstance(model, CCDDPG):
+        raise TypeError(f"{run_dir} holds a {type(model).__name__}, not a CC-DDPG run")
     return model, spent
 
 
