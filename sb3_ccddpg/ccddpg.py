@@ -155,6 +155,7 @@ class CCDDPG(DDPG):
             dimension = action_size(self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])
             self.action_noise = NormalActionNoise(np.zeros(dimension), np.full(dimension, self.exploration_noise))
         super()._setup_model()
+        self.policy_kwargs.update(self.policy.decision_kwargs)  # "auto" is saved as the mode it chose
 
     def _sample_action(
         self, learning_starts: int, action_noise: ActionNoise | None = None, n_envs: int = 1

@@ -183,7 +183,7 @@ def _figures(args: argparse.Namespace) -> None:
             for name in ("steps", "seeds", "n_states", "ga_evaluations", "n_jobs")
             if getattr(args, name) is not None
         }
-        settings = FigureSettings(**{**base.__dict__, **overrides})
+        settings = FigureSettings(**{**base.__dict__, **overrides, "env_kwargs": scenario_fields(args)})
         written = figures(settings, args.output, args.runs_dir, ray_address=args.ray_address)
     print("written:\n" + "\n".join(f"  {path}" for path in written.values()))
 
@@ -316,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     figures_parser.add_argument("--ga-evaluations", type=int, help="GA budget per state (default 5000)")
     figures_parser.add_argument("--n-jobs", type=int, help="training processes at once (default 1)")
     figures_parser.add_argument("--quick", action="store_true", help="tiny budgets, N in {6, 11}, μ in {0.1, 0.5}")
+    add_scenario_arguments(figures_parser)
     add_ray_argument(figures_parser)
     figures_parser.add_argument(
         "--redraw", action="store_true", help="only redraw the PNGs and report.md from the CSVs and run.json in --output"
@@ -344,9 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune_parser.set_defaults(handler=_tune)
 
     bench_parser = commands.add_parser(
-        "bench", help="benchmarks: `bench env`, `ccddpg`, `quality`, `scale` or `threads` (add -h after the name)"
+        "bench",
+        help="benchmarks: `bench env`, `ccddpg`, `decisions`, `quality`, `scale` or `threads` (add -h after the name)",
     )
-    bench_parser.add_argument("name", choices=["env", "ccddpg", "quality", "scale", "threads"], help="which benchmark")
+    bench_parser.add_argument(
+        "name", choices=["env", "ccddpg", "decisions", "quality", "scale", "threads"], help="which benchmark"
+    )
     bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
     bench_parser.set_defaults(handler=_bench)
     return parser

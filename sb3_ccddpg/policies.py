@@ -14,7 +14,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
-from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, TwinSearch
+from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, Calibration, TwinSearch, calibrate
 from sb3_ccddpg.torch_layers import ChannelHead, ShareHead
 from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.decode import action_size
@@ -154,9 +154,11 @@ class CCDDPGPolicy(TD3Policy):
     :param decision: ``"actor"`` (the paper's policy: act with the actor's output), or a twin-assisted
         refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.solvers.search`; ``CCDDPG``
         explores with the actor alone unless ``refine_exploration``):
-        ``"twin-search"``, ``"twin-search-exact"`` or ``"twin-descent"`` (the default, the best measured: the
+        ``"twin-search"``, ``"twin-search-exact"``, ``"twin-descent"`` (the default, the best measured: the
         actor proposes the satellite assignment, the twin scores its single-UAV moves with the exact channels
-        and shares, and repeats from the best until no move improves)
+        and shares, and repeats from the best until no move improves), ``"exact"`` (the exact optimum of the
+        twin's state) or ``"auto"`` (``"exact"`` where measured no slower than ``"twin-descent"``, else the
+        descent; resolved when set, see :attr:`calibration`)
     :param decision_config: the env configuration the refinement scores with (``CCDDPG`` reads it from a
         ``SatGround-v0`` env when not given); unused with ``"actor"``
     :param activation_fn: activation of the trunk and critic
@@ -221,6 +223,8 @@ class CCDDPGPolicy(TD3Policy):
             n_critics=n_critics,
             share_features_extractor=share_features_extractor,
         )
+        #: What the last ``"auto"`` measured and chose (``None`` until one is set).
+        self.calibration: Calibration | None = None
         self.set_decision(decision, decision_config)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -232,6 +236,10 @@ class CCDDPGPolicy(TD3Policy):
     def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
         """Choose how actions are decided from the actor's output (the same trained actor, any mode).
 
+        ``"auto"`` is resolved here: the exact solver and ``"twin-descent"`` are timed at ``config``'s size
+        (:func:`~sb3_ccddpg.solvers.search.calibrate`, kept in :attr:`calibration`) and the policy keeps the mode
+        chosen, so ``decision_kwargs`` and a saved model hold ``"exact"`` or ``"twin-descent"``.
+
         :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`
         :param config: the env configuration the refinement scores with; required unless ``"actor"``
         """
@@ -239,6 +247,9 @@ class CCDDPGPolicy(TD3Policy):
             raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
         if decision != "actor" and config is None:
             raise ValueError(f"decision={decision!r} needs decision_config (CCDDPG reads it from a SatGround-v0 env)")
+        if decision == "auto" and config is not None:  # (never None here: refused above)
+            self.calibration = calibrate(config)
+            decision = self.calibration.decision
         self.decision_kwargs: dict[str, Any] = {"decision": decision, "decision_config": config}
         self.refinement = None if config is None or decision == "actor" else TwinSearch(config, decision)
 

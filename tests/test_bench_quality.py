@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from sb3_ccddpg.agents import make_agent
 from sb3_ccddpg.ccddpg import CCDDPG
+from sb3_ccddpg.evaluation import PolicyMethod, evaluate
 from sb3_ccddpg.solvers.search import DECISIONS
-from sb3_ccddpg.studies.bench.quality import main, overview_markdown, run_name, run_variant
+from sb3_ccddpg.studies.bench.quality import HELD_OUT_SEED, main, overview_markdown, run_name, run_variant
+from sb3_ccddpg_envs import SatGroundConfig
 
 
 def test_run_continues_from_its_last_checkpoint(tmp_path: Path) -> None:
@@ -92,8 +96,28 @@ def test_overview_gives_each_checkpoint_the_mean_and_range_over_seeds() -> None:
         + [row("untrained", 0, 0, 3.0)]
     )
     lines = overview_markdown(results).splitlines()
-    assert lines[0] == "### N = 3, μ = 0.5: oracle 2.0000 (12.0 ms per decision), equal split 1.500× the oracle"
+    assert lines[0] == (
+        "### N = 3, M = 3, ξ_total = 32, μ = 0.5: oracle 2.0000 (12.0 ms per decision), equal split 1.500× the oracle"
+    )
     assert "| 0 steps | 100 steps | 200 steps |" in lines[2]
     # decision time: mean over the trained rows (1, 2, 3 ms at 100 steps; 1, 2 at 200); training to 200 steps
     assert "| paper | actor | 4.000 (3.000–5.000) | 1.300 (1.200–1.400) | 1.100 (1.100–1.100), 2 seeds | 1.80 | 200 |" in lines
     assert "| untrained | actor | 3.000, 1 seed |  |  |  |  |" in lines
+
+
+def test_a_scenario_runs_every_variant_on_it_and_the_folder_refuses_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = ["--variants", "paper", "--n-uavs", "3", "--mus", "0.5", "--seeds", "1", "--checkpoints", "0"]
+    arguments += ["--n-states", "5", "--output", str(tmp_path), "--n-satellites", "2", "--env-kwargs", "channels_total:8"]
+    main(arguments)
+    assert json.loads((tmp_path / "scenario.json").read_text())["n_satellites"] == 2
+    assert "### N = 3, M = 2, ξ_total = 8, μ = 0.5" in (tmp_path / "quality.md").read_text()
+    model = make_agent("ccddpg", SatGroundConfig(n_uavs=3, n_satellites=2, channels_total=8), seed=0)
+    model.set_decision("actor")
+    actor = evaluate(PolicyMethod(model, model.env_config, "actor"), model.env_config, 5, HELD_OUT_SEED)
+    rows = pd.read_csv(tmp_path / "quality.csv").set_index("decision")
+    assert rows.loc["actor", "objective"] == pytest.approx(actor["objective"].mean())  # scored on that scenario
+    with pytest.raises(SystemExit):
+        main([*arguments[:-1], "channels_total:16"])
+    assert "channels_total: 8 → 16" in capsys.readouterr().err

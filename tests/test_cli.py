@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -114,8 +115,8 @@ FIGURE_COLUMNS = {
 
 
 def test_figures_quick_writes_every_csv_png_and_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    output = tmp_path / "figures"
-    main(["figures", "--quick", "--output", str(output), "--runs-dir", str(tmp_path / "runs")])
+    output, runs = tmp_path / "figures", tmp_path / "runs"
+    main(["figures", "--quick", "--output", str(output), "--runs-dir", str(runs), "--n-satellites", "2"])
     for name, columns in FIGURE_COLUMNS.items():
         table = pd.read_csv(output / name)
         assert columns <= set(table.columns), name
@@ -127,6 +128,15 @@ def test_figures_quick_writes_every_csv_png_and_the_report(tmp_path: Path, capsy
     assert (fig6.loc[fig6["method"] == "oracle", "gap_pct"] == 0).all() and (fig6["gap_pct"] >= -1e-9).all()
     report = (output / "report.md").read_text()
     assert "33.7 %" in report and "| oracle |" in report and "Wall time" in report
+    assert "Scenario at the reference point: N = 11, M = 2, ξ_total = 32" in report
+    for run in runs.iterdir():
+        if run.is_dir():  # every training run is on the scenario
+            assert json.loads((run / "settings.json").read_text())["env_kwargs"] == {"n_satellites": 2}, run
+    for folder in (output, runs):
+        assert json.loads((folder / "scenario.json").read_text())["n_satellites"] == 2
+    with pytest.raises(SystemExit) as stop:  # the runs and tables of one scenario are not reused for another
+        main(["figures", "--quick", "--output", str(output), "--runs-dir", str(runs), "--n-satellites", "3"])
+    assert stop.value.code == 2 and "n_satellites: 2 → 3" in capsys.readouterr().err
 
     (output / "report.md").unlink()
     (output / "fig4_training.png").unlink()

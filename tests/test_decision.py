@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sb3_ccddpg import CCDDPG
 from sb3_ccddpg.solvers import search
 from sb3_ccddpg.solvers.oracle import Oracle
-from sb3_ccddpg.solvers.search import DECISIONS, TwinSearch, single_moves
+from sb3_ccddpg.solvers.search import DECISIONS, REFINEMENTS, TwinSearch, calibrate, single_moves
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size, allocation_cost, observe, project
 from tests.test_ccddpg import assert_feasible_fixed_point
 
@@ -31,7 +31,7 @@ def test_single_moves_lists_the_assignment_and_every_one_uav_move() -> None:
     st.integers(1, 8),
     st.integers(1, 3),
     st.integers(0, 2**31 - 1),
-    st.sampled_from(DECISIONS[1:]),
+    st.sampled_from(REFINEMENTS),
     st.booleans(),
 )
 def test_refined_actions_are_feasible_fixed_points_and_no_worse(
@@ -83,6 +83,36 @@ def test_descent_ends_at_a_local_optimum_no_worse_than_one_search(seed: int, mon
     assert descent_cost <= neighbour_cost * (1 + 1e-9)  # no single-UAV move improves on it
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_exact_mode_decides_the_oracles_optimum(seed: int) -> None:
+    config = SatGroundConfig(n_uavs=7, n_satellites=3, mu=0.3)
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(*config.data_mb_range, 7)
+    proposal = project(rng.uniform(-1, 1, action_size(7, 3)), 7, 3, 32)
+    exact = allocation_cost(config, data, TwinSearch(config, "exact").best(data, 0.3, proposal), 0.3)["objective"]
+    optimum = allocation_cost(config, data, Oracle(config).allocate(data, 0.3), 0.3)["objective"]
+    assert exact == pytest.approx(optimum, rel=1e-12)
+
+
+def test_calibration_chooses_the_exact_solver_only_where_it_was_measured_no_slower() -> None:
+    for n_uavs, n_satellites in ((3, 2), (8, 4), (11, 3)):
+        calibration = calibrate(SatGroundConfig(n_uavs=n_uavs, n_satellites=n_satellites), n_states=3)
+        assert 0 < calibration.descent_ms < np.inf and calibration.exact_ms > 0
+        assert calibration.decision == ("exact" if calibration.exact_ms <= calibration.descent_ms else "twin-descent")
+    # N = 64, M = 8: no branch and bound proves optimality within a descent's few milliseconds
+    large = calibrate(SatGroundConfig(n_uavs=64, n_satellites=8, channels_total=192, reference_n_uavs=None))
+    assert large.decision == "twin-descent" and large.exact_ms == np.inf
+
+
+def test_auto_resolves_to_the_mode_its_calibration_chose() -> None:
+    model = small_model(SatGroundConfig(n_uavs=4), "auto")
+    calibration = model.policy.calibration
+    assert calibration is not None and model.policy.decision_kwargs["decision"] == calibration.decision
+    assert model.policy_kwargs["decision"] == calibration.decision  # what save keeps
+    with pytest.raises(ValueError, match="'auto': calibrate"):
+        TwinSearch(SatGroundConfig(n_uavs=4), "auto")
+
+
 def small_model(config: SatGroundConfig, decision: str, **kwargs: Any) -> CCDDPG:
     policy_kwargs = {"net_arch": [16, 16], "branch_width": 8, "decision": decision}
     return CCDDPG(
@@ -95,14 +125,15 @@ def test_decision_is_used_in_training_and_kept_by_save_and_load(tmp_path: Path, 
     config = SatGroundConfig(n_uavs=4)
     model = small_model(config, mode, refine_exploration=True)
     model.learn(60)
-    assert model.policy.decision_kwargs == {"decision": mode, "decision_config": config}
+    chosen = mode if mode != "auto" else model.policy.calibration.decision  # "auto" keeps what it chose
+    assert model.policy.decision_kwargs == {"decision": chosen, "decision_config": config}
     observations = observe(config, np.random.default_rng(2).uniform(100, 1000, (10, 4)), 0.5)
     before, _ = model.predict(observations, deterministic=True)
     assert_feasible_fixed_point(before, 4, 3)
     model.save(tmp_path / "model.zip")
     loaded = CCDDPG.load(tmp_path / "model.zip")
     after, _ = loaded.predict(observations, deterministic=True)
-    assert loaded.policy.decision_kwargs["decision"] == mode and loaded.refine_exploration
+    assert loaded.policy.decision_kwargs["decision"] == chosen and loaded.refine_exploration
     np.testing.assert_array_equal(before, after)
     buffer = model.replay_buffer.actions[20 : model.replay_buffer.size(), 0]
     assert_feasible_fixed_point(buffer, 4, 3)  # explored actions after warm-up: refined, noised, re-projected
@@ -137,3 +168,16 @@ def test_unknown_decision_is_rejected() -> None:
         CCDDPG("CCDDPGPolicy", SatGroundEnv(n_uavs=3), policy_kwargs={"decision": "oracle"})
     with pytest.raises(ValueError, match="mode must be one of"):
         TwinSearch(SatGroundConfig(), "actor")
+
+
+def test_bench_decisions_prints_each_sizes_times_and_choice(capsys: pytest.CaptureFixture[str]) -> None:
+    from sb3_ccddpg.studies.bench.decisions import main
+
+    main(["--n-uavs", "3", "12", "--n-satellites", "2", "--n-states", "2"])
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("|")[1:-1] for line in lines if line.startswith(("| 3 ", "| 12 "))]
+    assert [(int(row[0]), int(row[1])) for row in rows] == [(3, 2), (12, 2)]
+    for row in rows:
+        exact, descent, chosen = row[2].strip(), float(row[3]), row[5].strip()
+        if exact == "∞" or float(exact) != descent:  # (times printed equal to 0.01 ms could go either way)
+            assert chosen == ("exact" if exact != "∞" and float(exact) < descent else "twin-descent")

@@ -14,25 +14,89 @@ best. The modes differ in how a candidate's channels and CPU shares are filled i
   move improves it (a local optimum of the single-move neighbourhood), at most :data:`DESCENT_ROUNDS`
   rounds. Never worse than ``"twin-search-exact"``. The channel part is solved once per decision
   (:class:`~sb3_ccddpg.solvers.oracle.StateProblem`); each round fills ``1 + N·(M−1)`` assignments.
+- ``"exact"``: the exact optimum of the twin's state (:class:`~sb3_ccddpg.solvers.oracle.Oracle`: every
+  partition up to its enumeration limit, branch and bound beyond, with its per-state time limit). The actor's
+  proposal is used only if a time limit stops the branch and bound at something worse.
+- ``"auto"``: a request, resolved when the mode is set (:func:`calibrate`): ``"exact"`` where it is measured
+  no slower than ``"twin-descent"`` at the configuration's size, else ``"twin-descent"``; the policy then keeps
+  (and saves) the mode chosen. ``"exact"`` is never worse, so ``"auto"`` is at least as good as the descent
+  and, up to timing noise, no slower.
 
 All return feasible allocations, encoded as actions that the env's decoder maps to themselves.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
-from sb3_ccddpg.solvers.oracle import StateProblem, single_moves
+from sb3_ccddpg.solvers.oracle import Oracle, StateProblem, single_moves
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, encode, project
 from sb3_ccddpg_envs.feasibility import rescale_sum
+from sb3_ccddpg_envs.reference import equal_split
 
 #: Decision modes of :class:`~sb3_ccddpg.policies.CCDDPGPolicy`: the actor alone, or refined by the twin.
-DECISIONS = ("actor", "twin-search", "twin-search-exact", "twin-descent")
+DECISIONS = ("actor", "twin-search", "twin-search-exact", "twin-descent", "exact", "auto")
+#: The modes :class:`TwinSearch` runs (``"auto"`` resolves to one of them, ``"actor"`` needs none).
+REFINEMENTS = ("twin-search", "twin-search-exact", "twin-descent", "exact")
 #: CC-DDPG's default decision mode: the best measured by ``sb3-ccddpg bench quality`` (docs/quality).
 DEFAULT_DECISION = "twin-descent"
 #: Most rounds of ``"twin-descent"``. At N = 11, 5 rounds gave the same mean objective as 3 on 200 held-out states.
 DESCENT_ROUNDS = 10
+#: States :func:`calibrate` times (after one untimed warm-up state), drawn from this seed.
+CALIBRATION_STATES = 10
+CALIBRATION_SEED = 4_000_000
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What ``"auto"`` measured at a configuration's size, and its choice.
+
+    :param decision: ``"exact"`` or ``"twin-descent"``
+    :param exact_ms: the exact solver's mean time per state (ms); ``inf`` if it did not prove a state optimal
+        within that state's descent time
+    :param descent_ms: ``"twin-descent"``'s mean time per state (ms)
+    """
+
+    decision: str
+    exact_ms: float
+    descent_ms: float
+
+
+def calibrate(config: SatGroundConfig, n_states: int = CALIBRATION_STATES) -> Calibration:
+    """Time the exact solver and ``"twin-descent"`` on the same states; choose the exact one when no slower.
+
+    The states are drawn uniformly from ``config.data_mb_range`` at ``config.mu``. The descent starts from the
+    equal split's assignment (the actor's proposal is not known here; a trained actor's needs no more
+    rounds). Beyond the enumeration the branch and bound gets each state's descent time as its time limit:
+    a solver that does not prove optimality within it is not the cheaper one, and the calibration stops there,
+    so it costs at most about twice the descent's time per state.
+
+    :param config: the configuration (its size decides)
+    :param n_states: states timed
+    :return: the times and the choice
+    """
+    states = np.random.default_rng(CALIBRATION_SEED).uniform(*config.data_mb_range, size=(n_states + 1, config.n_uavs))
+    oracle = Oracle(config)
+    start = equal_split(config).association
+    descent_s = exact_s = 0.0
+    for k, data_mb in enumerate(states):  # the first state warms up, untimed
+        tic = time.perf_counter()
+        descend(StateProblem(config, data_mb, config.mu), start, DESCENT_ROUNDS)
+        descent = time.perf_counter() - tic
+        tic = time.perf_counter()
+        if oracle.enumerates:
+            oracle.allocate(data_mb, config.mu)
+        elif not oracle.solve(data_mb, config.mu, time_limit=descent).proved_optimal:
+            return Calibration("twin-descent", float("inf"), 1e3 * (descent_s + descent) / max(k, 1))
+        exact = time.perf_counter() - tic
+        if k:
+            descent_s, exact_s = descent_s + descent, exact_s + exact
+    decision = "exact" if exact_s <= descent_s else "twin-descent"
+    return Calibration(decision, 1e3 * exact_s / n_states, 1e3 * descent_s / n_states)
 
 
 def descend(problem: StateProblem, association: NDArray[np.int64], rounds: int) -> Allocation:
@@ -56,14 +120,16 @@ class TwinSearch:
     """Refine actions by scoring the proposal's neighbourhood on the twin's state.
 
     :param config: the env configuration (cost model parameters, D_max, μ unless observed)
-    :param mode: ``"twin-search"``, ``"twin-search-exact"`` or ``"twin-descent"`` (see the module docstring)
+    :param mode: one of :data:`REFINEMENTS` (see the module docstring; ``"auto"`` is resolved by
+        :func:`calibrate` first)
     """
 
     def __init__(self, config: SatGroundConfig, mode: str) -> None:
-        if mode not in DECISIONS[1:]:
-            raise ValueError(f"mode must be one of {DECISIONS[1:]}, got {mode!r}")
+        if mode not in REFINEMENTS:
+            raise ValueError(f"mode must be one of {REFINEMENTS} ('auto': calibrate(config).decision), got {mode!r}")
         self.config = config
         self.mode = mode
+        self._oracle = Oracle(config) if mode == "exact" else None
 
     def refine(self, observations: NDArray[np.floating], actions: NDArray[np.floating]) -> NDArray[np.float32]:
         """The best allocation of each proposal's neighbourhood, as actions.
@@ -92,15 +158,18 @@ class TwinSearch:
         :return: a feasible allocation, no worse than the proposal on the twin's state
         """
         config = self.config
-        if self.mode != "twin-search":
+        if self.mode == "twin-search":
+            candidates = self._moved(proposal, single_moves(proposal.association, config.n_satellites))
+            scores = allocation_cost(config, data_mb, candidates, mu)["objective"]
+            best = int(np.argmin(scores))
+            return Allocation(candidates.channels[best], candidates.association[best], candidates.cpu_share[best])
+        if self._oracle is not None:
+            candidate = self._oracle.allocate(data_mb, mu)
+        else:
             rounds = DESCENT_ROUNDS if self.mode == "twin-descent" else 1
             candidate = descend(StateProblem(config, data_mb, mu), proposal.association, rounds)
-            scores = allocation_cost(config, data_mb, _stack([proposal, candidate]), mu)["objective"]
-            return candidate if scores[1] <= scores[0] else proposal
-        candidates = self._moved(proposal, single_moves(proposal.association, config.n_satellites))
-        scores = allocation_cost(config, data_mb, candidates, mu)["objective"]
-        best = int(np.argmin(scores))
-        return Allocation(candidates.channels[best], candidates.association[best], candidates.cpu_share[best])
+        scores = allocation_cost(config, data_mb, _stack([proposal, candidate]), mu)["objective"]
+        return candidate if scores[1] <= scores[0] else proposal
 
     def _moved(self, proposal: Allocation, assignments: NDArray[np.int64]) -> Allocation:
         """Every single-UAV move with the proposal's channels and each UAV's share kept, rescaled into C2."""

@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.studies.executors import job_executor
 from sb3_ccddpg.studies.plots import save_figure, three_panels, training_curves
 from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.scenario import check_env_kwargs, pin_scenario, scenario_caption, scenario_config
 from sb3_ccddpg.studies.training import TrainSettings, resume, train
 from sb3_ccddpg_envs import SatGroundConfig
 
@@ -65,6 +66,8 @@ class FigureSettings:
     :param mus: μ values of Fig 6
     :param ablations: agents drawn in Fig 4 beside CC-DDPG (one seed each)
     :param n_jobs: training processes run at once
+    :param env_kwargs: the scenario's ``SatGroundConfig`` fields besides N and μ (M, ξ_total, the data range, ...;
+        default: the paper's)
     """
 
     steps: int = 20_000
@@ -76,9 +79,11 @@ class FigureSettings:
     mus: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9, 0.99)
     ablations: tuple[str, ...] = ("ddpg", "td3", "ddpg-penalty")
     n_jobs: int = 1
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         require_positive_integers(self, "steps", "seeds", "conditioned_steps", "n_states", "n_jobs")
+        check_env_kwargs(self.env_kwargs)
         if 11 not in self.n_uavs or 0.5 not in self.mus:
             raise ValueError(
                 f"n_uavs must include 11 and mus 0.5 (the paper's reference point), got {self.n_uavs}, {self.mus}"
@@ -105,7 +110,13 @@ def planned_runs(settings: FigureSettings) -> dict[str, TrainSettings]:
     :param settings: budgets
     :return: run settings by name
     """
-    base = TrainSettings(algorithm=PAPER, steps=settings.steps, checkpoint_every=settings.steps, tensorboard=True)
+    base = TrainSettings(
+        algorithm=PAPER,
+        steps=settings.steps,
+        checkpoint_every=settings.steps,
+        tensorboard=True,
+        env_kwargs=settings.env_kwargs,
+    )
     runs = [replace(base, seed=seed) for seed in range(settings.seeds)]
     runs += [replace(base, algorithm=algorithm) for algorithm in settings.ablations]
     runs += [replace(base, n_uavs=n) for n in settings.n_uavs]
@@ -214,7 +225,7 @@ def score_point(
     """
     th.set_num_threads(1)
     n_uavs, mu = point
-    config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
+    config = scenario_config(n_uavs, settings.env_kwargs, mu=mu)
     trained = {(r.algorithm, r.n_uavs, r.mu, r.observe_mu, r.seed): name for name, r in runs.items()}
     name = trained[(PAPER, n_uavs, mu, False, 0)]
     methods = [_trained_method(runs[name], runs_dir / name, CCDDPG)]
@@ -246,6 +257,8 @@ def figures(settings: FigureSettings, output: Path, runs_dir: Path, *, ray_addre
     :return: written files by name
     """
     start = time.perf_counter()
+    for folder in (output, runs_dir):
+        pin_scenario(folder, settings.env_kwargs)
     runs = planned_runs(settings)
     train_all(runs, runs_dir, settings.n_jobs, ray_address)
     curves = []
@@ -290,18 +303,19 @@ def draw(output: Path) -> dict[str, Path]:
     record = json.loads((output / "run.json").read_text())
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in record["settings"].items()}
     settings = FigureSettings(**fields)
-    reference = SatGroundConfig()  # N = 11, μ = 0.5: the oracle's reward per slot is in Fig 5's table
+    reference = scenario_config(11, settings.env_kwargs)  # N = 11, μ = 0.5: the oracle's reward is in Fig 5's table
+    m = reference.n_satellites
     oracle_reward = fig5.loc[(fig5["n_uavs"] == reference.n_uavs) & (fig5["method"] == "oracle"), "reward"].iloc[0]
     return {
         "fig4_training.png": save_figure(
             training_curves(fig4, float(oracle_reward) * reference.episode_length), output / "fig4_training.png"
         ),
         "fig5_n_uavs.png": save_figure(
-            three_panels(fig5, "n_uavs", "number of UAVs N", "Fig 5: μ = 0.5, M = 3 (95 % CI over held-out states)"),
+            three_panels(fig5, "n_uavs", "number of UAVs N", f"Fig 5: μ = 0.5, M = {m} (95 % CI over held-out states)"),
             output / "fig5_n_uavs.png",
         ),
         "fig6_mu.png": save_figure(
-            three_panels(fig6, "mu", "energy weight μ", "Fig 6: N = 11, M = 3 (95 % CI over held-out states)"),
+            three_panels(fig6, "mu", "energy weight μ", f"Fig 6: N = 11, M = {m} (95 % CI over held-out states)"),
             output / "fig6_mu.png",
         ),
         "report.md": write_atomically(output / "report.md", report(fig5, fig6, settings, record["wall_seconds"])),
@@ -354,6 +368,7 @@ def report(fig5: pd.DataFrame, fig6: pd.DataFrame, settings: FigureSettings, wal
     claims = improvements(at_reference)
     text = io.StringIO()
     text.write("# Figs 4–6 rerun\n\n")
+    text.write(f"Scenario at the reference point: {scenario_caption(scenario_config(11, settings.env_kwargs))}.\n\n")
     text.write(
         f"Budgets: {settings.steps} training steps per policy, {settings.seeds} CC-DDPG seeds in Fig 4 "
         f"(Figs 5–6: seed 0), μ-conditioned policy {settings.conditioned_steps} steps, {settings.n_states} held-out "

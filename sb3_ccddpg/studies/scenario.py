@@ -10,10 +10,14 @@ value gets the config's own message naming the field and its allowed range.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg_envs import SatGroundConfig
 
 #: Fields a job holds as its own settings (``--n-uavs``, ``--mu``, ``--observe-mu``), not in ``env_kwargs``.
@@ -131,3 +135,34 @@ def scenario_caption(config: SatGroundConfig) -> str:
     ]
     head = f"N = {config.n_uavs}, M = {config.n_satellites}, ξ_total = {config.channels_total}, μ = {config.mu:g}"
     return ", ".join([head, *changed])
+
+
+def pin_scenario(folder: Path, env_kwargs: dict[str, Any]) -> None:
+    """Record the scenario of the results in ``folder`` (``scenario.json``); refuse to add results of another.
+
+    A folder a rerun continues (a benchmark's rows, the figures' training runs) must hold one scenario: rows of
+    two scenarios would be averaged or reused together. The first call writes the record; a later call with
+    other ``env_kwargs`` raises before anything is trained or written.
+
+    :param folder: the results folder
+    :param env_kwargs: the scenario's fields other than :data:`OWN_FIELDS` (checked by :func:`check_env_kwargs`)
+    :raises ValueError: naming every differing field and how to keep both results
+    """
+    check_env_kwargs(env_kwargs)
+    scenario = dataclasses.asdict(SatGroundConfig(**{"n_uavs": 1, **env_kwargs}))
+    record = json.loads(json.dumps({name: scenario[name] for name in scenario if name not in OWN_FIELDS}))
+    path = folder / "scenario.json"
+    if not path.exists():
+        write_atomically(path, json.dumps(record, indent=2))
+        return
+    previous = json.loads(path.read_text())
+    differences = [
+        f"{name}: {previous[name]!r} → {record[name]!r}"
+        for name in record
+        if name in previous and previous[name] != record[name]  # a field added since keeps its default
+    ]
+    if differences:
+        raise ValueError(
+            f"{folder} holds results of another scenario ({'; '.join(differences)}); rerun with the same scenario "
+            "flags, or choose another output folder for this one"
+        )

@@ -9,7 +9,9 @@ min–max over seeds; per (N, μ) the oracle's own decision time, measured in th
 (ratio to the oracle against training steps). Every run keeps its rows and checkpoints under
 ``--output``/runs, so rerunning the same command after an interruption continues where it stopped, and
 evaluates any decision mode added since on the kept checkpoints; ``--report`` writes the tables and plot
-from the rows written so far, training nothing. Checkpoint 0 is the untrained agent.
+from the rows written so far, training nothing. Checkpoint 0 is the untrained agent. The scenario flags
+(``--n-satellites``, ``--channels-total``, ``--env-kwargs``, ...) set every run's scenario; ``--output`` records it
+in ``scenario.json`` and refuses rows of another scenario.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.solvers.search import DECISIONS
 from sb3_ccddpg.studies.executors import add_ray_argument, job_executor
 from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.scenario import (
+    add_scenario_arguments,
+    pin_scenario,
+    scenario_caption,
+    scenario_config,
+    scenario_fields,
+)
 from sb3_ccddpg.studies.training import save_checkpoint
 from sb3_ccddpg_envs import SatGroundConfig
 
@@ -102,7 +111,14 @@ def _evaluate_decisions(
 
 
 def run_variant(
-    variant: str, n_uavs: int, mu: float, seed: int, checkpoints: tuple[int, ...], n_states: int, run_dir: Path
+    variant: str,
+    n_uavs: int,
+    mu: float,
+    seed: int,
+    checkpoints: tuple[int, ...],
+    n_states: int,
+    run_dir: Path,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Train one variant for one (N, μ, seed) and evaluate it with every decision mode at each checkpoint.
 
@@ -116,10 +132,11 @@ def run_variant(
     the model kept for that checkpoint, without training.
 
     :param run_dir: the run's folder
+    :param env_kwargs: the scenario's other ``SatGroundConfig`` fields (M, ξ_total, ...; default: the paper's)
     :return: one row per (checkpoint, decision): objective, T_total, E_total, decision time, training time
     """
     th.set_num_threads(1)
-    config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
+    config = scenario_config(n_uavs, env_kwargs or {}, mu=mu)
     rows_file = run_dir / "rows.csv"
     previous = pd.read_csv(rows_file) if rows_file.exists() else pd.DataFrame(columns=["steps", "train_s"])
     rows = previous.to_dict("records")  # every checkpoint already written is kept, asked for again or not
@@ -199,10 +216,10 @@ def written_rows(output: Path) -> pd.DataFrame:
     return pd.concat([pd.read_csv(file) for file in files], ignore_index=True)
 
 
-def references(n_uavs: int, mu: float, n_states: int) -> dict[str, float]:
+def references(n_uavs: int, mu: float, n_states: int, env_kwargs: dict[str, Any] | None = None) -> dict[str, float]:
     """Mean objective of the oracle and the equal split on the benchmark's held-out states, and the oracle's
     mean decision time (ms) measured now, to set beside the decision modes' times."""
-    config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
+    config = scenario_config(n_uavs, env_kwargs or {}, mu=mu)
     oracle = evaluate(Oracle(config), config, n_states, HELD_OUT_SEED)
     return {
         "oracle": float(oracle["objective"].mean()),
@@ -211,17 +228,21 @@ def references(n_uavs: int, mu: float, n_states: int) -> dict[str, float]:
     }
 
 
-def overview_markdown(results: pd.DataFrame) -> str:
+def overview_markdown(results: pd.DataFrame, env_kwargs: dict[str, Any] | None = None) -> str:
     """One table per (N, μ): a row per variant and decision, the ratio to the oracle at each checkpoint.
 
     A cell is the mean and min–max over seeds, with the number of seeds when fewer than the table's most.
+
+    :param results: the benchmark's rows
+    :param env_kwargs: the scenario's other fields, named in each table's heading
     """
     text = io.StringIO()
     for (n_uavs, mu), rows in results.groupby(["n_uavs", "mu"]):
         checkpoints = sorted(rows["steps"].unique())
         most_seeds = rows.groupby(["variant", "steps"])["seed"].nunique().max()
+        caption = scenario_caption(scenario_config(int(n_uavs), env_kwargs or {}, mu=float(mu)))
         text.write(
-            f"### N = {n_uavs}, μ = {mu:g}: oracle {rows['oracle_objective'].iloc[0]:.4f} "
+            f"### {caption}: oracle {rows['oracle_objective'].iloc[0]:.4f} "
             f"({rows['oracle_decision_ms'].iloc[0]:.1f} ms per "
             f"decision), equal split {rows['equal_split_ratio'].iloc[0]:.3f}× the oracle\n\n"
             f"| variant | decision | {' | '.join(f'{steps} steps' for steps in checkpoints)} "
@@ -294,10 +315,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--report", action="store_true", help="only write the tables and plot from the rows of the runs under --output"
     )
+    add_scenario_arguments(parser)
     add_ray_argument(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.n_uavs, args.mus, args.seeds, args.checkpoints, args.n_states = [6], [0.5], 2, [0, 500, 1000], 50
+    try:
+        env_kwargs = scenario_fields(args)
+        pin_scenario(args.output, env_kwargs)
+    except ValueError as error:
+        parser.error(str(error))
 
     if args.report:
         results = written_rows(args.output)
@@ -312,11 +339,11 @@ def main(argv: list[str] | None = None) -> None:
             for variant in args.variants
         ]
         with job_executor(args.n_jobs, args.ray_address) as pool:
-            futures = [pool.submit(run_variant, *job, args.output / "runs" / run_name(*job[:4])) for job in jobs]
+            futures = [pool.submit(run_variant, *job, args.output / "runs" / run_name(*job[:4]), env_kwargs) for job in jobs]
             frames = [future.result() for future in tqdm(futures, desc="training runs")]
         results = pd.concat(frames, ignore_index=True)
     for (n, mu), rows in results.groupby(["n_uavs", "mu"]):
-        reference = references(int(n), float(mu), args.n_states)
+        reference = references(int(n), float(mu), args.n_states, env_kwargs)
         results.loc[rows.index, "ratio_to_oracle"] = rows["objective"] / reference["oracle"]
         results.loc[rows.index, "equal_split_ratio"] = reference["equal_split"] / reference["oracle"]
         results.loc[rows.index, "oracle_objective"] = reference["oracle"]
@@ -325,8 +352,8 @@ def main(argv: list[str] | None = None) -> None:
     from sb3_ccddpg.studies.plots import quality_curves, save_figure  # matplotlib only where plots are drawn
 
     write_atomically(args.output / "quality.csv", results.to_csv(index=False))
-    report = f"{overview_markdown(results)}### Every row\n\n{summary_markdown(results)}"
+    report = f"{overview_markdown(results, env_kwargs)}### Every row\n\n{summary_markdown(results)}"
     write_atomically(args.output / "quality.md", report)
     save_figure(quality_curves(results), args.output / "quality.png")
-    print(overview_markdown(results))
+    print(overview_markdown(results, env_kwargs))
     print(f"results in {args.output}")
