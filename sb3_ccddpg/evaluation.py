@@ -17,7 +17,10 @@ from numpy.typing import NDArray
 from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
-from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, observe, project
+from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, observe, project, twin_view
+
+#: Second word of the seed of the twin's view of the held-out states (the states use the seed alone).
+TWIN_VIEW_STREAM = 1
 
 #: Per-state columns of :func:`evaluate`'s frame, besides ``state`` and the per-UAV allocation.
 METRICS = (
@@ -109,6 +112,10 @@ def evaluate(
 ) -> pd.DataFrame:
     """Score a method on held-out states.
 
+    With a twin error in ``config`` (``twin_error``, ``twin_bias``) the method decides on the twin's view of each
+    state (:func:`~sb3_ccddpg_envs.twin_view`, drawn from ``seed`` too, so every method sees the same view) and
+    is scored on the true state, as in the env.
+
     :param method: the method to evaluate
     :param config: system parameters
     :param n_states: number of held-out states
@@ -123,9 +130,10 @@ def evaluate(
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"mu must be in [0, 1], got {mu!r}")
     states = held_out_states(config, n_states, seed)
+    seen = twin_view(config, states, np.random.default_rng([seed, TWIN_VIEW_STREAM]))
     allocations = []
     decision_times = np.empty(n_states)
-    for k, data in enumerate(tqdm(states, desc=method.name, disable=not progress, leave=False)):
+    for k, data in enumerate(tqdm(seen, desc=method.name, disable=not progress, leave=False)):
         start = time.perf_counter()
         allocations.append(method.allocate(data, weight))
         decision_times[k] = time.perf_counter() - start

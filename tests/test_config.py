@@ -49,6 +49,12 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("reward_clip", 0.0),
     ("observe_mu", 1),
     ("twin_error", -0.1),
+    ("twin_error", math.nan),
+    ("twin_error", (0.1, 0.2)),  # not one per UAV (N = 11)
+    ("twin_error", (0.1,) * 10 + (-0.1,)),
+    ("twin_error", "0.1"),
+    ("twin_bias", -1.0),
+    ("twin_bias", math.nan),
     ("reference_n_uavs", 0),
     ("reference_n_uavs", 2.5),
 ]
@@ -94,3 +100,10 @@ def test_numpy_scalars_are_accepted_and_coerced() -> None:
 def test_replace_validates() -> None:
     with pytest.raises(ValueError, match="n_uavs must be an integer"):
         SatGroundConfig().replace(channels_total=8)
+
+
+def test_twin_error_is_one_sigma_or_one_per_uav() -> None:
+    assert SatGroundConfig(n_uavs=3, twin_error=0.2).twin_errors.tolist() == [0.2, 0.2, 0.2]
+    per_uav = SatGroundConfig(n_uavs=3, twin_error=[0.0, 0.1, np.float32(0.5)])
+    assert per_uav.twin_error == (0.0, 0.1, 0.5) and per_uav.twin_errors.tolist() == [0.0, 0.1, 0.5]
+    assert hash(per_uav) == hash(SatGroundConfig(n_uavs=3, twin_error=(0.0, 0.1, 0.5)))

@@ -18,8 +18,10 @@ from sb3_ccddpg_envs import (
     allocation_cost,
     encode,
     equal_split,
+    has_twin_error,
     project,
     reference_normalisers,
+    twin_view,
 )
 
 
@@ -184,6 +186,24 @@ def test_twin_error_deviates_but_cost_uses_true_data() -> None:
     assert np.all((observed >= 100.0 - 1e-3) & (observed <= 1000.0 + 1e-3))
     _, _, _, _, info = env.step(env.action_space.sample())
     np.testing.assert_array_equal(info["data_mb"], true_data)
+
+
+def test_twin_view_follows_each_uavs_sigma_and_the_bias() -> None:
+    rng = np.random.default_rng(0)
+    data = rng.uniform(100.0, 1000.0, (20_000, 3))
+    per_uav = SatGroundConfig(n_uavs=3, twin_error=(0.0, 0.1, 0.3))
+    twin = twin_view(per_uav, data, np.random.default_rng(1))
+    np.testing.assert_array_equal(twin[:, 0], data[:, 0])  # σ_0 = 0: the twin is exact
+    inside = (twin > 100.0) & (twin < 1000.0)  # not clipped
+    relative = twin / data - 1.0
+    assert [float(np.std(relative[inside[:, i], i])) for i in (1, 2)] == pytest.approx([0.1, 0.3], rel=0.1)
+    biased = twin_view(SatGroundConfig(n_uavs=3, twin_bias=0.2), data, np.random.default_rng(1))
+    np.testing.assert_allclose(biased, np.clip(1.2 * data, 100.0, 1000.0))
+    exact = SatGroundConfig(n_uavs=3)
+    assert not has_twin_error(exact) and twin_view(exact, data, np.random.default_rng(1)) is data
+    env = SatGroundEnv(per_uav)
+    observation, _ = env.reset(seed=3)
+    assert observation[0] * 1000.0 == pytest.approx(env.data_mb[0], rel=1e-6)
 
 
 def test_twin_records_mirror_the_last_decision() -> None:

@@ -11,7 +11,7 @@ from sb3_ccddpg_envs.cost import COST_KEYS, allocation_cost, delay_energy, refer
 from sb3_ccddpg_envs.decode import Allocation, action_size, canonical_action, encode, project
 from sb3_ccddpg_envs.reference import equal_split, random_allocation
 from sb3_ccddpg_envs.satground import SatGroundEnv, observe
-from sb3_ccddpg_envs.twin import DigitalTwin, SatelliteTwin, UavTwin
+from sb3_ccddpg_envs.twin import DigitalTwin, SatelliteTwin, UavTwin, has_twin_error, twin_view
 from sb3_ccddpg_envs.wrappers import ConstraintPenaltyWrapper
 
 ENV_ID = "SatGround-v0"
@@ -36,8 +36,10 @@ __all__ = [
     "delay_energy",
     "encode",
     "equal_split",
+    "has_twin_error",
     "observe",
     "project",
     "random_allocation",
     "reference_normalisers",
+    "twin_view",
 ]

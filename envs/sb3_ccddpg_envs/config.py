@@ -9,8 +9,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
 
 SPEED_OF_LIGHT = 299_792_458.0  # m/s
 BOLTZMANN = 1.380649e-23  # J/K
@@ -84,7 +88,10 @@ class SatGroundConfig:
     :param constraint_penalty: reward penalty per violated constraint C6 or C7, ≥ 0
     :param reward_clip: the reward is clipped below at ``-reward_clip``, > 0; ``None`` disables the clip
     :param observe_mu: append μ to the observation and draw it per episode from U[0, 1]
-    :param twin_error: σ, relative standard deviation of the digital twin's data-size error, ≥ 0
+    :param twin_error: σ, relative standard deviation of the digital twin's data-size error, ≥ 0: one σ for every
+        UAV, or a sequence of N, one per UAV (spec §8; :func:`~sb3_ccddpg_envs.twin.twin_view` is the error model)
+    :param twin_bias: b, relative bias of the twin's data sizes, > −1: the twin sees ``D·(1 + b + σ·ε)``,
+        clipped to ``data_mb_range`` (an extension of spec §8, whose model is b = 0)
     :param reference_n_uavs: number of UAVs of the reference equal split that fixes the normalisers T_max, E_max
         and the thresholds of C6/C7 (spec §5, §5a), integer ≥ 1 (at most ``channels_total`` of them are used);
         default 11, the paper's fixed scale so that results for different N compare on one scale; ``None``
@@ -119,7 +126,8 @@ class SatGroundConfig:
     constraint_penalty: float = 1.0
     reward_clip: float | None = 10.0
     observe_mu: bool = False
-    twin_error: float = 0.0
+    twin_error: float | tuple[float, ...] = 0.0
+    twin_bias: float = 0.0
     reference_n_uavs: int | None = REFERENCE_N_UAVS
 
     def __post_init__(self) -> None:
@@ -139,8 +147,10 @@ class SatGroundConfig:
             "channel_gain",
         ):
             _check_float(self, name, low=0.0, low_open=True)
-        for name in ("block_size_mb", "model_size_mb", "block_cycles_per_unit", "constraint_penalty", "twin_error"):
+        for name in ("block_size_mb", "model_size_mb", "block_cycles_per_unit", "constraint_penalty"):
             _check_float(self, name, low=0.0)
+        _check_twin_error(self)
+        _check_float(self, "twin_bias", low=-1.0, low_open=True)
         _check_float(self, "mu", low=0.0, high=1.0)
         _check_int(self, "episode_length", low=1)
         if self.noise_power is not None:
@@ -159,6 +169,11 @@ class SatGroundConfig:
         _check_data_range(self.data_mb_range)
         # Normalise the range to a tuple of floats so that configs compare and hash by value.
         object.__setattr__(self, "data_mb_range", (float(self.data_mb_range[0]), float(self.data_mb_range[1])))
+
+    @property
+    def twin_errors(self) -> NDArray[np.float64]:
+        """σ_i of every UAV's twin error, shape ``(N,)``."""
+        return np.broadcast_to(np.asarray(self.twin_error, dtype=np.float64), (self.n_uavs,)).copy()
 
     @property
     def effective_noise_power(self) -> float:
@@ -218,6 +233,23 @@ def _check_float(config: SatGroundConfig, name: str, low: float, high: float | N
     if not math.isfinite(number) or too_low or (high is not None and number > high):
         raise ValueError(f"{name} must be a finite number in {allowed}, got {value!r}")
     object.__setattr__(config, name, number)
+
+
+def _check_twin_error(config: SatGroundConfig) -> None:
+    """``twin_error``: one finite σ ≥ 0, or N of them (normalised to a float or a tuple of floats)."""
+    value = config.twin_error
+    allowed = f"a finite number ≥ 0 or a sequence of n_uavs = {config.n_uavs} of them"
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        _check_float(config, "twin_error", low=0.0)
+        return
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ValueError(f"twin_error must be {allowed}, got {value!r}")
+    if len(value) != config.n_uavs:
+        raise ValueError(f"twin_error must be {allowed}, got {value!r} ({len(value)} values)")
+    for sigma in value:
+        if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not math.isfinite(sigma) or sigma < 0:
+            raise ValueError(f"twin_error must be {allowed}, got {value!r} (holding {sigma!r})")
+    object.__setattr__(config, "twin_error", tuple(float(sigma) for sigma in value))
 
 
 def _check_choice(config: SatGroundConfig, name: str, choices: tuple[str, ...]) -> None:

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from sb3_ccddpg_envs.config import SatGroundConfig
 from sb3_ccddpg_envs.cost import allocation_cost
 from sb3_ccddpg_envs.decode import action_size, project
-from sb3_ccddpg_envs.twin import DigitalTwin
+from sb3_ccddpg_envs.twin import DigitalTwin, twin_view
 
 #: Side of one cell of the ``rgb_array`` rendering (pixels).
 RENDER_CELL_PX = 16
@@ -191,11 +191,7 @@ class SatGroundEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     def _draw_slot(self) -> None:
         low, high = self.config.data_mb_range
         self._data_mb = self.np_random.uniform(low, high, self.config.n_uavs)
-        if self.config.twin_error > 0:
-            error = self.np_random.normal(0.0, self.config.twin_error, self.config.n_uavs)
-            self._twin_data_mb = np.clip(self._data_mb * (1.0 + error), low, high)
-        else:
-            self._twin_data_mb = self._data_mb
+        self._twin_data_mb = twin_view(self.config, self._data_mb, self.np_random)
 
     def _observation(self) -> NDArray[np.float32]:
         return observe(self.config, self._twin_data_mb, self._mu)

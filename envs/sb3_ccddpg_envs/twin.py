@@ -1,4 +1,5 @@
-"""Digital-twin records of the UAVs and satellites (paper eqs 1–2), as the environment mirrors them."""
+"""Digital-twin records of the UAVs and satellites (paper eqs 1–2), as the environment mirrors them, and the
+twin's error model."""
 
 from __future__ import annotations
 
@@ -6,6 +7,33 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from sb3_ccddpg_envs.config import SatGroundConfig
+
+
+def has_twin_error(config: SatGroundConfig) -> bool:
+    """Whether the twin's data sizes can differ from the true ones (some σ_i > 0 or a bias b ≠ 0)."""
+    return bool(config.twin_errors.any()) or config.twin_bias != 0.0
+
+
+def twin_view(config: SatGroundConfig, data_mb: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.float64]:
+    """The data sizes the digital twin sees: ``D_i·(1 + b + σ_i·ε_i)``, ε_i ~ N(0, 1) i.i.d., clipped to the range.
+
+    What it models: the twin's record of each UAV's data is a measurement or a report with a relative error,
+    unbiased (b = 0, spec §8) or not, whose size σ_i may differ per UAV (a UAV with a poor link reports
+    less accurately); a record cannot leave the range the system is dimensioned for, so it is clipped to
+    ``data_mb_range``. Every decision sees this view; the delay and energy are always those of the true D.
+
+    :param config: ``twin_error`` (σ_i), ``twin_bias`` (b) and ``data_mb_range``
+    :param data_mb: the true D_i (MB), shape ``(..., N)``
+    :param rng: generator of the ε_i (not drawn from when there is no error, so the stream is unchanged)
+    :return: the twin's D_i (MB), shaped like ``data_mb``; ``data_mb`` itself when there is no error
+    """
+    if not has_twin_error(config):
+        return data_mb
+    low, high = config.data_mb_range
+    error = config.twin_bias + config.twin_errors * rng.standard_normal(np.shape(data_mb))
+    return np.clip(data_mb * (1.0 + error), low, high)
 
 
 @dataclass(frozen=True)

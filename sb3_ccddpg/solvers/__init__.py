@@ -8,7 +8,8 @@ from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlg
 from sb3_ccddpg.solvers.bounds import lower_bound
 from sb3_ccddpg.solvers.branch_and_bound import Solution
 from sb3_ccddpg.solvers.oracle import Oracle
-from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, TwinSearch
+from sb3_ccddpg.solvers.robust import robust_allocation
+from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, SearchFromEqualSplit, TwinSearch, calibrate
 
 __all__ = [
     "DECISIONS",
@@ -17,7 +18,10 @@ __all__ = [
     "GeneticAlgorithm",
     "Oracle",
     "RandomAlgorithm",
+    "SearchFromEqualSplit",
     "Solution",
     "TwinSearch",
+    "calibrate",
     "lower_bound",
+    "robust_allocation",
 ]

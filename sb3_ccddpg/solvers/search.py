@@ -17,6 +17,9 @@ best. The modes differ in how a candidate's channels and CPU shares are filled i
 - ``"exact"``: the exact optimum of the twin's state (:class:`~sb3_ccddpg.solvers.oracle.Oracle`: every
   partition up to its enumeration limit, branch and bound beyond, with its per-state time limit). The actor's
   proposal is used only if a time limit stops the branch and bound at something worse.
+- ``"twin-robust"``: accounts for the twin's error (``twin_error``, ``twin_bias``): candidates exact for
+  plausible true states are scored by their mean objective over states sampled from the posterior given the
+  twin's view (:mod:`~sb3_ccddpg.solvers.robust`); ``"twin-descent"`` when the twin is exact.
 - ``"auto"``: a request, resolved when the mode is set (:func:`calibrate`): ``"exact"`` where it is measured
   no slower than ``"twin-descent"`` at the configuration's size, else ``"twin-descent"``; the policy then keeps
   (and saves) the mode chosen. ``"exact"`` is never worse, so ``"auto"`` is at least as good as the descent
@@ -34,14 +37,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sb3_ccddpg.solvers.oracle import Oracle, StateProblem, single_moves
+from sb3_ccddpg.solvers.robust import robust_allocation
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, encode, project
 from sb3_ccddpg_envs.feasibility import rescale_sum
 from sb3_ccddpg_envs.reference import equal_split
 
 #: Decision modes of :class:`~sb3_ccddpg.policies.CCDDPGPolicy`: the actor alone, or refined by the twin.
-DECISIONS = ("actor", "twin-search", "twin-search-exact", "twin-descent", "exact", "auto")
+DECISIONS = ("actor", "twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust", "auto")
 #: The modes :class:`TwinSearch` runs (``"auto"`` resolves to one of them, ``"actor"`` needs none).
-REFINEMENTS = ("twin-search", "twin-search-exact", "twin-descent", "exact")
+REFINEMENTS = ("twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust")
 #: CC-DDPG's default decision mode: the best measured by ``sb3-ccddpg bench quality`` (docs/quality).
 DEFAULT_DECISION = "twin-descent"
 #: Most rounds of ``"twin-descent"``. At N = 11, 5 rounds gave the same mean objective as 3 on 200 held-out states.
@@ -155,7 +159,8 @@ class TwinSearch:
         :param data_mb: D_i as the twin sees them (MB)
         :param mu: μ
         :param proposal: the actor's decoded allocation
-        :return: a feasible allocation, no worse than the proposal on the twin's state
+        :return: a feasible allocation, no worse than the proposal on the twin's state (``"twin-robust"``: on the
+            mean over its sampled true states)
         """
         config = self.config
         if self.mode == "twin-search":
@@ -163,6 +168,8 @@ class TwinSearch:
             scores = allocation_cost(config, data_mb, candidates, mu)["objective"]
             best = int(np.argmin(scores))
             return Allocation(candidates.channels[best], candidates.association[best], candidates.cpu_share[best])
+        if self.mode == "twin-robust":
+            return robust_allocation(config, data_mb, mu, proposal)
         if self._oracle is not None:
             candidate = self._oracle.allocate(data_mb, mu)
         else:
@@ -179,6 +186,24 @@ class TwinSearch:
         cpu_share = rescale_sum(np.where(on_satellite, share, 0.0), above=1.0)
         channels = np.broadcast_to(proposal.channels, (n_candidates, proposal.channels.size)).copy()
         return Allocation(channels, assignments.astype(np.int64), cpu_share)
+
+
+class SearchFromEqualSplit:
+    """A decision mode started from the equal split instead of an actor's proposal: the search alone, as a method.
+
+    :param config: the configuration
+    :param mode: one of :data:`REFINEMENTS`
+    :param name: label in tables (default: ``mode``)
+    """
+
+    def __init__(self, config: SatGroundConfig, mode: str, name: str | None = None) -> None:
+        self.search = TwinSearch(config, mode)
+        self.start = equal_split(config)
+        self.name = mode if name is None else name
+
+    def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
+        """The mode's allocation for the twin's view ``data_mb``, from the equal split."""
+        return self.search.best(data_mb, mu, self.start)
 
 
 def _stack(allocations: list[Allocation]) -> Allocation:

@@ -264,3 +264,49 @@ def scale_curves(table: pd.DataFrame) -> Figure:
     figure.tight_layout(rect=(0, 0.05, 1, 0.95))
     figure.suptitle("Every method from N = 6 to 64 against a certified lower bound (μ = 0.5, own-N normalisers)")
     return figure
+
+
+#: Twin benchmark: colour and line style per method (search on the twin solid, trained dashed).
+TWIN_STYLES = {
+    "clairvoyant oracle": ("black", ":"),
+    "oracle (plug-in)": ("black", "-"),
+    "equal split": ("tab:gray", "-"),
+    "twin-descent": ("tab:orange", "-"),
+    "twin-robust": ("tab:green", "-"),
+    "ccddpg actor": ("tab:blue", "--"),
+    "ccddpg twin-descent": ("tab:orange", "--"),
+    "ccddpg twin-robust": ("tab:green", "--"),
+}
+
+
+def twin_curves(table: pd.DataFrame) -> Figure:
+    """Twin benchmark: ratio to the clairvoyant optimum against the twin error σ, one column per μ; per N a row
+    with every method and a row zoomed on the decisions that search on the twin (no equal split, no actor alone).
+
+    :param table: :func:`sb3_ccddpg.studies.bench.twin.summary` rows (``ratio``, ``ratio_low``, ``ratio_high``)
+    :return: the figure
+    """
+    sizes, mus = sorted(set(table["n_uavs"])), sorted(set(table["mu"]))
+    unsearched = ("equal split", "ccddpg actor")
+    figure, axes = plt.subplots(2 * len(sizes), len(mus), figsize=(4.6 * len(mus), 7.0 * len(sizes)), squeeze=False)
+    for row, n_uavs in enumerate(sizes):
+        for column, mu in enumerate(mus):
+            at_cell = table[(table["n_uavs"] == n_uavs) & (table["mu"] == mu)]
+            for zoomed, axis in enumerate((axes[2 * row][column], axes[2 * row + 1][column])):
+                for method, (color, style) in TWIN_STYLES.items():
+                    curve = at_cell[at_cell["method"] == method].sort_values("sigma")
+                    if curve.empty or (zoomed and method in unsearched):
+                        continue
+                    axis.plot(curve["sigma"], curve["ratio"], marker="o", color=color, linestyle=style, label=method)
+                    if (curve["ratio_high"] > curve["ratio_low"]).any():
+                        axis.fill_between(curve["sigma"], curve["ratio_low"], curve["ratio_high"], color=color, alpha=0.15)
+                scope = "searching decisions" if zoomed else "every method"
+                axis.set_title(f"N = {n_uavs}, μ = {mu:g}: {scope}", fontsize="medium")
+                axis.set_xlabel("twin error σ (relative std of the twin's data sizes)")
+                axis.set_ylabel("mean objective / clairvoyant optimum")
+                axis.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=4, fontsize="small")
+    figure.tight_layout(rect=(0, 0.06, 1, 0.96))
+    figure.suptitle("Deciding on a wrong twin: every method on the twin's view, scored on the true state")
+    return figure

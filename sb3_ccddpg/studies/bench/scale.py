@@ -46,12 +46,12 @@ from sb3_ccddpg.evaluation import AllocationMethod, evaluate, held_out_states
 from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.solvers.bounds import lower_bound
 from sb3_ccddpg.solvers.oracle import Oracle
-from sb3_ccddpg.solvers.search import DEFAULT_DECISION, TwinSearch
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION, SearchFromEqualSplit
 from sb3_ccddpg.studies.compare import decided_copy
 from sb3_ccddpg.studies.executors import add_ray_argument, job_executor
 from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg.studies.training import TrainSettings, resume, train
-from sb3_ccddpg_envs import Allocation, SatGroundConfig, equal_split
+from sb3_ccddpg_envs import Allocation, SatGroundConfig
 
 HELD_OUT_SEED = 1_000_000
 N_UAVS = (6, 11, 16, 24, 32, 48, 64)
@@ -146,19 +146,6 @@ class _Exact:
         return solution.allocation
 
 
-class _DescentFromEqualSplit:
-    """``twin-descent`` started from the equal split: the search alone, no learned proposal."""
-
-    name = "twin-descent"
-
-    def __init__(self, config: SatGroundConfig) -> None:
-        self.search = TwinSearch(config, "twin-descent")
-        self.start = equal_split(config)
-
-    def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
-        return self.search.best(data_mb, mu, self.start)
-
-
 def _trained(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, float]:
     """The cell's CC-DDPG (trained or resumed to ``train_steps``) and its training wall time (s)."""
     th.set_num_threads(1)  # one core per job
@@ -229,7 +216,7 @@ def run_job(cell: Cell, method: str, budgets: Budgets, output: Path) -> pd.DataF
         elif method == "GA":
             solver = GeneticAlgorithm(config, budgets.ga_evaluations, seed=budgets.seed)
         elif method == "twin-descent":
-            solver = _DescentFromEqualSplit(config)
+            solver = SearchFromEqualSplit(config, "twin-descent")
         else:
             model, extra["train_s"] = _trained(cell, budgets, output)
             solver = agent_method(decided_copy(model, LEARNED[method], config), "ccddpg", config, method)
