@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 # The CPU build of torch is installed first, pinned, so that nothing resolves a bare `torch` to a CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: install demo test test-all lint bench postgres-server postgres clean
+.PHONY: install demo test test-all lint docs bench postgres-server postgres chromium clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The documentation site: warnings (a broken reference, a public name without a docstring) are errors.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
+
 bench: $(STAMP)
 	$(BIN)/python experiments/bench_env.py
 
@@ -43,6 +47,12 @@ postgres-server:
 # Start a local server in .postgres/ (port 5433) and print the URL for `sb3-ccddpg tune --storage`.
 postgres: $(STAMP) postgres-server
 	$(BIN)/python -m sb3_ccddpg.studies.local_postgres start .postgres
+
+# Debian's Chromium and its WebDriver, for the documentation site's browser test (needs root or sudo).
+chromium:
+	@command -v chromedriver >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; }
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -16,6 +16,8 @@ from sb3_ccddpg.policies import CCDDPGPolicy
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg_envs import SatGroundConfig
 
+__all__ = ["EVAL_SEED", "SatGroundEvalCallback", "SatGroundInfoCallback"]
+
 #: Seed of the evaluation callback's held-out states (tables use 1 000 000 + k, tuning 2 000 000).
 EVAL_SEED = 3_000_000
 

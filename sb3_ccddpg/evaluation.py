@@ -19,6 +19,8 @@ from tqdm.auto import tqdm
 
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, observe, project, twin_view
 
+__all__ = ["METRICS", "TWIN_VIEW_STREAM", "AllocationMethod", "PolicyMethod", "evaluate", "held_out_states", "summarize"]
+
 #: Second word of the seed of the twin's view of the held-out states (the states use the seed alone).
 TWIN_VIEW_STREAM = 1
 

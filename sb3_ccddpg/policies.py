@@ -276,5 +276,6 @@ class CCDDPGPolicy(TD3Policy):
         return actions, state
 
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> ConstrainedActor:
+        """SB3's actor factory: the constrained actor (trunk and the paper's ξ and ρ/φ heads) for this policy."""
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
         return ConstrainedActor(**actor_kwargs, **self.head_kwargs).to(self.device)

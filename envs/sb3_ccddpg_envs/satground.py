@@ -32,10 +32,8 @@ class SatGroundEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     ``Box(-1, 1, (N + M·N,), float32)``, decoded by :func:`~sb3_ccddpg_envs.decode.project` (spec §6), so
     every action in the box is a feasible allocation:
 
-    | index | meaning |
-    |---|---|
-    | 0 … N−1 | channel weights: ``|a_i|`` as fractions of ξ_total (rescaled if their sum exceeds 1) |
-    | N + j·N + i | CPU-share weight of satellite j for UAV i; each column's largest ``|a|`` picks φ_i |
+    - index ``0 … N−1``: channel weights, ``|a_i|`` as fractions of ξ_total (rescaled if their sum exceeds 1);
+    - index ``N + j·N + i``: CPU-share weight of satellite j for UAV i; each column's largest ``|a|`` picks φ_i.
 
     Values outside the box, NaN/inf or a wrong shape raise :class:`ValueError` and leave the state unchanged.
 
