@@ -2,11 +2,13 @@
 
 CC-DDPG in its default configuration (``"ccddpg"``: the paper's training, decisions refined by the twin,
 :data:`~sb3_ccddpg.solvers.search.DEFAULT_DECISION`), the paper's variant (``"ccddpg-paper"``: the actor decides
-alone, what the paper's Figs 4–6 rows use) and the ablations the paper's claims need: SB3's ``DDPG``,
-``TD3`` and ``SAC`` with their default ``MlpPolicy`` (the env's decoder repairs their actions) and DDPG
-under the traditional penalty method (:class:`~sb3_ccddpg_envs.wrappers.ConstraintPenaltyWrapper`). All
-share γ = 0, learning rate 1e-3, batch 128, buffer 1e5 and 200 warm-up steps; DDPG and TD3 explore with
-Gaussian noise σ = 0.05 as CC-DDPG does, SAC with its own entropy term.
+alone, what the paper's Figs 4–6 rows use), the constraint heads on the other off-policy algorithms
+(``"cctd3"``, ``"ccsac"``, ``"cctqc"``, ``"cccrossq"``: :mod:`sb3_ccddpg.algorithms`, default decision) and the
+ablations: SB3's ``DDPG``, ``TD3`` and ``SAC`` and sb3-contrib's ``TQC`` and ``CrossQ`` with their default
+``MlpPolicy`` (the env's decoder repairs their actions), and DDPG under the traditional penalty method
+(:class:`~sb3_ccddpg_envs.wrappers.ConstraintPenaltyWrapper`). All share γ = 0, learning rate 1e-3, batch 128,
+buffer 1e5 and 200 warm-up steps; the deterministic actors (DDPG, TD3 and their CC versions) explore with
+Gaussian noise σ = 0.05 as CC-DDPG does, the squashed-Gaussian ones (SAC, TQC, CrossQ) with their entropy term.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from sb3_contrib import TQC, CrossQ
 from stable_baselines3 import DDPG, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
+from sb3_ccddpg.algorithms import CCSAC, CCTD3, CCTQC, CCCrossQ
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.evaluation import PolicyMethod
 from sb3_ccddpg.solvers.search import DEFAULT_DECISION
@@ -44,19 +49,35 @@ AGENT_LABELS = {
     "ddpg": "DDPG (MlpPolicy)",
     "td3": "TD3 (MlpPolicy)",
     "sac": "SAC (MlpPolicy)",
+    "tqc": "TQC (MlpPolicy)",
+    "crossq": "CrossQ (MlpPolicy)",
     "ddpg-penalty": "DDPG (penalty)",
+    "cctd3": f"CC-TD3 ({DEFAULT_DECISION})",
+    "ccsac": f"CC-SAC ({DEFAULT_DECISION})",
+    "cctqc": f"CC-TQC ({DEFAULT_DECISION})",
+    "cccrossq": f"CC-CrossQ ({DEFAULT_DECISION})",
 }
 
 
 #: The algorithm class of each agent, for loading a saved one.
-AGENT_CLASSES: dict[str, type[BaseAlgorithm]] = {
+AGENT_CLASSES: dict[str, type[OffPolicyAlgorithm]] = {
     "ccddpg": CCDDPG,
     "ccddpg-paper": CCDDPG,
     "ddpg": DDPG,
     "td3": TD3,
     "sac": SAC,
+    "tqc": TQC,
+    "crossq": CrossQ,
     "ddpg-penalty": DDPG,
+    "cctd3": CCTD3,
+    "ccsac": CCSAC,
+    "cctqc": CCTQC,
+    "cccrossq": CCCrossQ,
 }
+#: Agents whose actor ends in the constraint heads (every action feasible by construction).
+CONSTRAINED = ("ccddpg", "ccddpg-paper", "cctd3", "ccsac", "cctqc", "cccrossq")
+#: Agents that explore with the entropy of a squashed Gaussian instead of Gaussian action noise.
+STOCHASTIC = ("sac", "tqc", "crossq", "ccsac", "cctqc", "cccrossq")
 
 
 def _noise(config: SatGroundConfig, sigma: float) -> NormalActionNoise:
@@ -137,10 +158,9 @@ def make_agent(
         settings["policy_kwargs"] = {**settings.get("policy_kwargs", {}), "decision": "actor"}
     if algorithm in ("ccddpg", "ccddpg-paper"):
         return CCDDPG("CCDDPGPolicy", env, exploration_noise=sigma, **settings)
-    if algorithm == "sac":
-        return SAC("MlpPolicy", env, **settings)
-    deterministic_class = TD3 if algorithm == "td3" else DDPG
-    return deterministic_class("MlpPolicy", env, action_noise=_noise(config, sigma), **settings)
+    if algorithm in STOCHASTIC:
+        return AGENT_CLASSES[algorithm]("MlpPolicy", env, **settings)
+    return AGENT_CLASSES[algorithm]("MlpPolicy", env, action_noise=_noise(config, sigma), **settings)
 
 
 def agent_method(model: BaseAlgorithm, algorithm: str, config: SatGroundConfig, name: str | None = None) -> PolicyMethod:

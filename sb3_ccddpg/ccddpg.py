@@ -12,15 +12,14 @@ from stable_baselines3.common.noise import ActionNoise, NormalActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
+from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy, with_default_decision
 from sb3_ccddpg.policies import CCDDPGPolicy, ConstrainedActor
-from sb3_ccddpg.solvers.search import DEFAULT_DECISION
-from sb3_ccddpg_envs import SatGroundConfig
-from sb3_ccddpg_envs.decode import action_size, canonical_action
+from sb3_ccddpg_envs.decode import action_size
 
 SelfCCDDPG = TypeVar("SelfCCDDPG", bound="CCDDPG")
 
 
-class CCDDPG(DDPG):
+class CCDDPG(ConstrainedOffPolicy, DDPG):
     """Coordinated Constrained DDPG (CC-DDPG).
 
     Paper: Li and Han, "Digital Twin-Assisted Satellite-Ground Cooperative Edge Network Resource Optimization
@@ -70,13 +69,11 @@ class CCDDPG(DDPG):
         "MlpPolicy": CCDDPGPolicy,
         "CCDDPGPolicy": CCDDPGPolicy,
     }
+    constrained_policy = CCDDPGPolicy
+    scalar_prefix = "ccddpg"
     policy: CCDDPGPolicy
     actor: ConstrainedActor
     actor_target: ConstrainedActor
-    #: The configuration of the ``SatGround-v0`` env the model was built for (its scenario): saved with the
-    #: model, so ``CCDDPG.load(path).env_config`` rebuilds the env it decides for (``SatGroundEnv(config)``).
-    #: ``None`` for a model built without a SatGround env (or saved before the attribute existed).
-    env_config: SatGroundConfig | None = None
 
     def __init__(
         self,
@@ -124,8 +121,7 @@ class CCDDPG(DDPG):
             optimize_memory_usage=optimize_memory_usage,
             n_steps=n_steps,
             tensorboard_log=tensorboard_log,
-            # The default decision is written into policy_kwargs, so a saved model keeps the one it was built with.
-            policy_kwargs={"decision": DEFAULT_DECISION, **(policy_kwargs or {})},
+            policy_kwargs=with_default_decision(policy_kwargs),
             verbose=verbose,
             seed=seed,
             device=device,
@@ -137,82 +133,14 @@ class CCDDPG(DDPG):
             self._setup_model()
 
     def _setup_model(self) -> None:
-        if not (isinstance(self.policy_class, type) and issubclass(self.policy_class, CCDDPGPolicy)):
-            raise ValueError(f"CCDDPG needs a CCDDPGPolicy (or subclass), got {self.policy_class!r}")
-        env_config = self._env_config()
-        if self.env_config is None:  # a loaded model keeps the scenario it was built for
-            self.env_config = env_config or self.policy_kwargs.get("decision_config")
-        if env_config is not None:
-            self.policy_kwargs.setdefault("n_uavs", env_config.n_uavs)
-            self.policy_kwargs.setdefault("n_satellites", env_config.n_satellites)
-        # Models saved before decision modes existed have none in their policy_kwargs: their actor decided alone.
-        self.policy_kwargs.setdefault("decision", "actor")
-        if self.refine_exploration and self.policy_kwargs["decision"] == "actor":
-            raise ValueError("refine_exploration=True needs a twin-assisted decision (policy_kwargs['decision']), got 'actor'")
-        if env_config is not None and self.policy_kwargs["decision"] != "actor":
-            self.policy_kwargs.setdefault("decision_config", env_config)
+        self._prepare_policy_kwargs()
         if self.action_noise is None and self.exploration_noise > 0:
             dimension = action_size(self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])
             self.action_noise = NormalActionNoise(np.zeros(dimension), np.full(dimension, self.exploration_noise))
         super()._setup_model()
-        self.policy_kwargs.update(self.policy.decision_kwargs)  # "auto" is saved as the mode it chose
-
-    def _sample_action(
-        self, learning_starts: int, action_noise: ActionNoise | None = None, n_envs: int = 1
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """SB3's exploration (warm-up sample or actor output plus noise, clipped), re-projected to a feasible action.
-
-        The actor's output is refined by the policy's decision mode only with ``refine_exploration``.
-
-        :return: the executed action and the replay-buffer action: the same array
-        """
-        if self.refine_exploration:
-            action, _ = super()._sample_action(learning_starts, action_noise, n_envs)
-        else:
-            with self.policy.actor_alone():
-                action, _ = super()._sample_action(learning_starts, action_noise, n_envs)
-        feasible = canonical_action(action, self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])
-        feasible = feasible.astype(np.float32)
-        return feasible, feasible
-
-    def _env_config(self) -> SatGroundConfig | None:
-        """The configuration of the ``SatGround-v0`` env the model is attached to, if any.
-
-        :raises ValueError: when the env is not a ``SatGround-v0`` (it has no ``SatGroundConfig``) and
-            ``policy_kwargs`` does not give the action layout (``n_uavs`` and ``n_satellites``) either
-        """
-        if self.env is None:
-            return None
-        try:
-            config = self.env.get_attr("config")[0]
-        except AttributeError:
-            config = None
-        if isinstance(config, SatGroundConfig):
-            return config
-        if {"n_uavs", "n_satellites"} <= set(self.policy_kwargs):
-            return None
-        spec = self.env.get_attr("spec")[0]
-        env_name = "this env" if spec is None else spec.id
-        raise ValueError(
-            f"CCDDPG needs a SatGround-v0 env (its SatGroundConfig gives N and M), got {env_name} with action space "
-            f"{self.action_space}; for another env whose action is Box(-1, 1, (N + M·N,)) (N channel weights, then "
-            "an M×N share matrix row by row), give policy_kwargs n_uavs and n_satellites"
-        )
-
-    def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
-        """Choose how the trained policy decides (see :meth:`CCDDPGPolicy.set_decision`); kept by ``save``.
-
-        :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`
-        :param config: the env configuration the refinement scores with; default: the one the policy already
-            has, else the env's
-        """
-        if config is None and decision != "actor":
-            config = self.policy.decision_kwargs["decision_config"] or self._env_config()
-        self.policy.set_decision(decision, config)
-        self.policy_kwargs.update(self.policy.decision_kwargs)
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
-        """SB3's DDPG update, then α0 and α_j recorded as ``ccddpg/alpha0`` and ``ccddpg/alpha_j/<j>``.
+        """SB3's DDPG update, then α0 and α_j recorded as ``ccddpg/alpha0`` and ``ccddpg/alpha_j/<j>`` (the mixin's).
 
         With a relaxed assignment (``assignment_temperature``) the temperature is annealed linearly from its
         initial value to a tenth of it over the run, and recorded as ``ccddpg/assignment_temperature``.
@@ -223,9 +151,6 @@ class CCDDPG(DDPG):
             self.actor.share_head.temperature = self.actor_target.share_head.temperature = temperature
             self.logger.record("ccddpg/assignment_temperature", temperature)
         super().train(gradient_steps, batch_size)
-        self.logger.record("ccddpg/alpha0", self.actor.alpha0)
-        for j, alpha in enumerate(self.actor.alpha):
-            self.logger.record(f"ccddpg/alpha_j/{j}", alpha)
 
     def learn(
         self: SelfCCDDPG,

@@ -14,7 +14,8 @@ import pandas as pd
 import torch as th
 import yaml
 
-from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, agent_method, make_env
+from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, CONSTRAINED, agent_method, make_env
+from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
 from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
@@ -146,12 +147,15 @@ def _model_methods(path: Path, algorithm: str, config: SatGroundConfig, decision
     label = f"{AGENT_LABELS[algorithm]} ({path})"
     if not decisions:
         return [agent_method(model, algorithm, config, label)]
-    if not isinstance(model, CCDDPG):
-        raise ValueError(f"--decisions needs a CC-DDPG model, got {algorithm!r}")
+    if not isinstance(model, ConstrainedOffPolicy):
+        raise ValueError(
+            f"--decisions needs a model with the constraint heads (one of {list(CONSTRAINED)}), got {algorithm!r}"
+        )
     methods: list[AllocationMethod] = []
+    name = AGENT_LABELS[algorithm].split(" (")[0]
     for decision in decisions:
         copy = decided_copy(model, decision, config)  # one model per mode: each method keeps its own
-        methods.append(agent_method(copy, algorithm, config, f"CC-DDPG ({decision}) ({path})"))
+        methods.append(agent_method(copy, algorithm, config, f"{name} ({decision}) ({path})"))
     return methods
 
 

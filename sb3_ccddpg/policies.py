@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor, create_mlp
@@ -14,15 +11,10 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
-from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, Calibration, TwinSearch, calibrate
-from sb3_ccddpg.torch_layers import ChannelHead, ShareHead
+from sb3_ccddpg.policy_mixins import TwinDecisions
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION
+from sb3_ccddpg.torch_layers import ALPHA0_INIT, ALPHA_INIT, ChannelHead, ShareHead, check_allocation_space
 from sb3_ccddpg_envs import SatGroundConfig
-from sb3_ccddpg_envs.decode import action_size
-
-#: Default initial scales, from the prototype: α0 = sigmoid(4) ≈ 0.982 (a low α0 cannot climb over the
-#: rounding of the channel count), α_j = sigmoid(2) ≈ 0.881.
-ALPHA0_INIT = 0.9820137900379085
-ALPHA_INIT = 0.8807970779778823
 
 
 class ConstrainedActor(Actor):
@@ -72,12 +64,7 @@ class ConstrainedActor(Actor):
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
     ) -> None:
-        expected = action_size(n_uavs, n_satellites)
-        if action_space.shape != (expected,):
-            raise ValueError(
-                f"action_space must have shape ({expected},) = (n_uavs + n_satellites·n_uavs,) for n_uavs = {n_uavs}, "
-                f"n_satellites = {n_satellites}, got {action_space.shape}"
-            )
+        check_allocation_space(action_space, n_uavs, n_satellites)
         super().__init__(
             observation_space,
             action_space,
@@ -135,7 +122,7 @@ class ConstrainedActor(Actor):
         return self(observation)
 
 
-class CCDDPGPolicy(TD3Policy):
+class CCDDPGPolicy(TwinDecisions, TD3Policy):
     """TD3/DDPG policy whose actor is :class:`ConstrainedActor`; the critic is SB3's ``ContinuousCritic``.
 
     :param observation_space: observation space
@@ -223,8 +210,6 @@ class CCDDPGPolicy(TD3Policy):
             n_critics=n_critics,
             share_features_extractor=share_features_extractor,
         )
-        #: What the last ``"auto"`` measured and chose (``None`` until one is set).
-        self.calibration: Calibration | None = None
         self.set_decision(decision, decision_config)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -232,48 +217,6 @@ class CCDDPGPolicy(TD3Policy):
         data.update(self.head_kwargs)
         data.update(self.decision_kwargs)
         return data
-
-    def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
-        """Choose how actions are decided from the actor's output (the same trained actor, any mode).
-
-        ``"auto"`` is resolved here: the exact solver and ``"twin-descent"`` are timed at ``config``'s size
-        (:func:`~sb3_ccddpg.solvers.search.calibrate`, kept in :attr:`calibration`) and the policy keeps the mode
-        chosen, so ``decision_kwargs`` and a saved model hold ``"exact"`` or ``"twin-descent"``.
-
-        :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`
-        :param config: the env configuration the refinement scores with; required unless ``"actor"``
-        """
-        if decision not in DECISIONS:
-            raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
-        if decision != "actor" and config is None:
-            raise ValueError(f"decision={decision!r} needs decision_config (CCDDPG reads it from a SatGround-v0 env)")
-        if decision == "auto" and config is not None:  # (never None here: refused above)
-            self.calibration = calibrate(config)
-            decision = self.calibration.decision
-        self.decision_kwargs: dict[str, Any] = {"decision": decision, "decision_config": config}
-        self.refinement = None if config is None or decision == "actor" else TwinSearch(config, decision)
-
-    @contextmanager
-    def actor_alone(self) -> Iterator[None]:
-        """Inside the block, ``predict`` returns the actor's output without the twin-assisted refinement."""
-        refinement, self.refinement = self.refinement, None
-        try:
-            yield
-        finally:
-            self.refinement = refinement
-
-    def predict(
-        self,
-        observation: np.ndarray | dict[str, np.ndarray],
-        state: tuple[np.ndarray, ...] | None = None,
-        episode_start: np.ndarray | None = None,
-        deterministic: bool = False,
-    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
-        """SB3's ``predict``, then the twin-assisted refinement when ``decision`` asks for one."""
-        actions, state = super().predict(observation, state, episode_start, deterministic)
-        if self.refinement is not None:
-            actions = self.refinement.refine(np.asarray(observation), actions)
-        return actions, state
 
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> ConstrainedActor:
         """SB3's actor factory: the constrained actor (trunk and the paper's ξ and ρ/φ heads) for this policy."""

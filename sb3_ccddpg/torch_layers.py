@@ -12,10 +12,28 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch as th
+from gymnasium import spaces
 from torch import nn
 
 from sb3_ccddpg_envs.feasibility import keep_column_max, rescale_sum
+
+__all__ = [
+    "ALPHA0_INIT",
+    "ALPHA_INIT",
+    "AllocationHeads",
+    "ChannelHead",
+    "LearnableScale",
+    "ShareHead",
+    "check_allocation_space",
+    "feasible_projection",
+]
+
+#: Default initial scales, from the prototype: α0 = sigmoid(4) ≈ 0.982 (a low α0 cannot climb over the
+#: rounding of the channel count), α_j = sigmoid(2) ≈ 0.881.
+ALPHA0_INIT = 0.9820137900379085
+ALPHA_INIT = 0.8807970779778823
 
 
 def _logit(probability: float, name: str) -> float:
@@ -106,3 +124,90 @@ class ShareHead(nn.Module):
         else:
             kept = keep_column_max(magnitude)
         return self.alpha()[:, None] * rescale_sum(kept, above=0.0)
+
+
+def check_allocation_space(action_space: object, n_uavs: int, n_satellites: int) -> None:
+    """Refuse an action space the heads cannot serve, naming the layout they need.
+
+    :param action_space: the env's action space
+    :param n_uavs: N, the units of the budget (UAVs)
+    :param n_satellites: M, the groups (satellites); 0 for a plain simplex over N
+    :raises ValueError: unless it is a ``Box(-1, 1, (N + M·N,))`` (N budget weights, then the M×N shares row by row)
+    """
+    expected = n_uavs + n_satellites * n_uavs
+    layout = f"Box(-1, 1, ({expected},)): {n_uavs} budget weights" + (
+        f", then the {n_satellites}×{n_uavs} share matrix row by row" if n_satellites else ""
+    )
+    if not isinstance(action_space, spaces.Box):
+        raise ValueError(f"the constraint heads need a {layout}; got {action_space!r}, which is not a Box")
+    if action_space.shape != (expected,) or not (np.all(action_space.low == -1.0) and np.all(action_space.high == 1.0)):
+        raise ValueError(f"the constraint heads need a {layout}; got {action_space!r}")
+
+
+class AllocationHeads(nn.Module):
+    """The constraint heads as a deterministic, differentiable map of any pre-head action, for any actor.
+
+    A pre-head action ``u ∈ R^(N + M·N)`` (a deterministic actor's output, or a stochastic actor's squashed
+    Gaussian sample) becomes ``[α0·|u_ξ|/Σ|u_ξ|, α_j·ρ_j]`` with ρ the share matrix ``|u_ρ|`` keeping each
+    column's largest entry, rows normalised (the paper's eqs 22–29 without the branches' layers): every output
+    is feasible, and the decoder of ``SatGround-v0`` maps it to itself. With ``n_satellites = 0`` it is a
+    plain simplex head: ``α0·|u|/Σ|u|`` (``budget_scale=False``: exactly ``|u|/Σ|u|``, summing to 1).
+
+    :param n_uavs: N, units of the budget (UAVs, assets, ...)
+    :param n_satellites: M, groups the units are assigned to (0: no assignment, a simplex)
+    :param alpha0_init: initial α0 in (0, 1), the share of the budget handed out
+    :param alpha_init: initial α_j in (0, 1), the share of each group's capacity handed out
+    :param learnable_scales: whether α0 and α_j are learned
+    :param budget_scale: whether the budget part is scaled by α0 (``False``: it sums to exactly 1)
+    """
+
+    def __init__(
+        self,
+        n_uavs: int,
+        n_satellites: int,
+        alpha0_init: float = ALPHA0_INIT,
+        alpha_init: float = ALPHA_INIT,
+        learnable_scales: bool = True,
+        budget_scale: bool = True,
+    ) -> None:
+        super().__init__()
+        self.n_uavs, self.n_satellites = n_uavs, n_satellites
+        self.budget_scale = budget_scale
+        self.alpha0 = LearnableScale(1, alpha0_init, learnable_scales and budget_scale, "alpha0_init")
+        self.alpha = LearnableScale(max(n_satellites, 1), alpha_init, learnable_scales and n_satellites > 0, "alpha_init")
+
+    def forward(self, pre_head: th.Tensor) -> th.Tensor:
+        """Feasible actions, shape ``(batch, N + M·N)``, values in [0, 1].
+
+        :param pre_head: pre-head actions, shape ``(batch, N + M·N)``
+        """
+        magnitude = th.abs(pre_head)
+        budget = rescale_sum(magnitude[:, : self.n_uavs], above=0.0)
+        if self.budget_scale:
+            budget = self.alpha0() * budget
+        if not self.n_satellites:
+            return budget
+        shares = keep_column_max(magnitude[:, self.n_uavs :].reshape(-1, self.n_satellites, self.n_uavs))
+        shares = self.alpha()[:, None] * rescale_sum(shares, above=0.0)
+        return th.cat([budget, shares.flatten(start_dim=1)], dim=1)
+
+
+def feasible_projection(actions: th.Tensor, n_uavs: int, n_satellites: int) -> th.Tensor:
+    """The decoder's continuous steps in torch (spec §6 steps 1, 3, 4; :func:`~sb3_ccddpg_envs.canonical_action`).
+
+    The identity on feasible actions (every head output), so a critic that applies it first scores any action,
+    noisy or not, as the allocation it decodes to; differentiable like :class:`AllocationHeads`.
+
+    :param actions: shape ``(batch, N + M·N)``
+    :param n_uavs: N
+    :param n_satellites: M
+    :return: feasible actions, same shape
+    """
+    magnitude = th.abs(actions)
+    budget = magnitude[:, :n_uavs]
+    budget = th.where(budget.sum(dim=-1, keepdim=True) > 0, budget, th.full_like(budget, 1.0 / n_uavs))
+    budget = rescale_sum(budget, above=1.0)
+    if not n_satellites:
+        return budget
+    shares = rescale_sum(keep_column_max(magnitude[:, n_uavs:].reshape(-1, n_satellites, n_uavs)), above=1.0)
+    return th.cat([budget, shares.flatten(start_dim=1)], dim=1)

@@ -185,11 +185,11 @@ def test_needs_a_ccddpg_policy_and_valid_arguments() -> None:
         CCDDPG("CCDDPGPolicy", SatGroundEnv(n_uavs=4), policy_kwargs={"alpha0_init": 1.0})
     with pytest.raises(ValueError, match=r"CCDDPG needs a SatGround-v0 env .*, got Pendulum-v1 with action space Box"):
         CCDDPG("CCDDPGPolicy", "Pendulum-v1")
-    with pytest.raises(ValueError, match=r"action_space must have shape \(16,\)"):
+    with pytest.raises(ValueError, match=r"the constraint heads need a Box\(-1, 1, \(16,\)\): 4 budget weights"):
         CCDDPG("CCDDPGPolicy", "Pendulum-v1", policy_kwargs={"n_uavs": 4, "n_satellites": 3})
     with pytest.raises(ValueError, match="CCDDPGPolicy needs n_uavs and n_satellites"):
         CCDDPGPolicy(spaces.Box(0, 1, (4,)), spaces.Box(-1, 1, (16,)), lambda _: 1e-3)
-    with pytest.raises(ValueError, match=r"action_space must have shape \(16,\)"):
+    with pytest.raises(ValueError, match=r"the constraint heads need a Box\(-1, 1, \(16,\)\): 4 budget weights"):
         CCDDPGPolicy(spaces.Box(0, 1, (4,)), spaces.Box(-1, 1, (12,)), lambda _: 1e-3, n_uavs=4, n_satellites=3)
 
 

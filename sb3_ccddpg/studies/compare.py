@@ -16,6 +16,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
 from sb3_ccddpg.agents import AGENT_LABELS, agent_method, make_agent
+from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
 from sb3_ccddpg.settings_checks import require_positive_integers
@@ -120,8 +121,9 @@ def compare(settings: CompareSettings, output: Path, *, progress: bool = True) -
     return table
 
 
-def decided_copy(model: CCDDPG, decision: str, config: SatGroundConfig) -> CCDDPG:
-    """A copy of a trained CC-DDPG that decides with ``decision``; ``model`` is left as it is.
+def decided_copy(model: BaseAlgorithm, decision: str, config: SatGroundConfig) -> BaseAlgorithm:
+    """A copy of a trained constrained agent (CC-DDPG or :mod:`sb3_ccddpg.algorithms`) that decides with
+    ``decision``; ``model`` is left as it is.
 
     :param model: the trained agent
     :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`
@@ -131,7 +133,9 @@ def decided_copy(model: CCDDPG, decision: str, config: SatGroundConfig) -> CCDDP
     saved = io.BytesIO()
     model.save(saved)
     saved.seek(0)
-    copy = CCDDPG.load(saved)
+    copy = type(model).load(saved)
+    if not isinstance(copy, ConstrainedOffPolicy):
+        raise TypeError(f"decision modes need an agent with the constraint heads, got a {type(model).__name__}")
     copy.set_decision(decision, config)
     return copy
 
