@@ -350,10 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_parser = commands.add_parser(
         "bench",
-        help="benchmarks: `bench env`, `ccddpg`, `decisions`, `quality`, `scale`, `threads` or `twin` (add -h after the name)",
+        help="benchmarks: `bench env`, `ccddpg`, `decisions`, `heads`, `quality`, `scale`, `threads` or `twin` (-h after it)",
     )
     bench_parser.add_argument(
-        "name", choices=["env", "ccddpg", "decisions", "quality", "scale", "threads", "twin"], help="which benchmark"
+        "name", choices=["env", "ccddpg", "decisions", "heads", "quality", "scale", "threads", "twin"], help="which benchmark"
     )
     bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
     bench_parser.set_defaults(handler=_bench)

@@ -7,6 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import pytest
 import torch as th
 from stable_baselines3.common.noise import NormalActionNoise
@@ -125,3 +126,19 @@ def test_the_command_line_trains_and_scores_a_constrained_sac(tmp_path: Path, ca
     main(["evaluate", "--model", str(run), "--decisions", "actor", "twin-descent", "--baseline", "oracle", "--n-states", "5"])
     printed = capsys.readouterr().out
     assert "CC-SAC (actor)" in printed and "CC-SAC (twin-descent)" in printed and "oracle" in printed
+
+
+def test_bench_heads_pairs_each_algorithm_with_its_mlp_policy_and_continues(tmp_path: Path) -> None:
+    from sb3_ccddpg.studies.bench.heads import main
+
+    arguments = ["--algorithms", "TD3", "SAC", "--quick", "--output", str(tmp_path)]
+    main(arguments)
+    rows = pd.read_csv(tmp_path / "heads.csv")
+    assert set(rows["agent"]) == {"td3", "cctd3", "sac", "ccsac"}
+    assert set(rows.loc[rows["agent"] == "ccsac", "decision"]) == {"actor", "twin-descent"}
+    assert (rows["ratio"] >= 1 - 1e-9).all() and (rows["steps_per_second"] > 0).all()
+    assert "| TD3 |" in (tmp_path / "heads.md").read_text() and "| SAC |" in (tmp_path / "heads.md").read_text()
+    kept = tmp_path / "rows" / "cctd3_n4_seed0.csv"
+    before = kept.stat().st_mtime_ns
+    main(arguments)  # every job's rows are kept: nothing is trained again
+    assert kept.stat().st_mtime_ns == before
