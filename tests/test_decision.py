@@ -181,3 +181,19 @@ def test_bench_decisions_prints_each_sizes_times_and_choice(capsys: pytest.Captu
         exact, descent, chosen = row[2].strip(), float(row[3]), row[5].strip()
         if exact == "∞" or float(exact) != descent:  # (times printed equal to 0.01 ms could go either way)
             assert chosen == ("exact" if exact != "∞" and float(exact) < descent else "twin-descent")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_exact_fill_keeps_the_actors_assignment_with_the_best_channels_and_shares(seed: int) -> None:
+    config = SatGroundConfig(n_uavs=7)
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(*config.data_mb_range, 7)
+    proposal = project(rng.uniform(-1, 1, action_size(7, 3)), 7, 3, 32)
+    filled = TwinSearch(config, "exact-fill").best(data, 0.5, proposal)
+    np.testing.assert_array_equal(filled.association, proposal.association)
+    restricted = Oracle(config, partitions=proposal.association[None, :]).allocate(data, 0.5)  # the same assignment
+    cost = {
+        name: allocation_cost(config, data, a)["objective"]
+        for name, a in (("filled", filled), ("restricted", restricted), ("proposal", proposal))
+    }
+    assert cost["filled"] == pytest.approx(cost["restricted"], rel=1e-12) and cost["filled"] <= cost["proposal"] * (1 + 1e-9)

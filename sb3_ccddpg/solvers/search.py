@@ -7,6 +7,9 @@ best. The modes differ in how a candidate's channels and CPU shares are filled i
 
 - ``"twin-search"``: the proposal's channels; the moved UAV keeps its share, rescaled into its new
   satellite's budget (the decoder's C2 repair). Only the cost model is used.
+- ``"exact-fill"``: the actor's assignment kept, its channels and CPU shares replaced by the exact best ones for
+  that assignment (the oracle's closed forms, O(N)): no search over assignments, so what it gives is what the
+  actor's satellite choices are worth.
 - ``"twin-search-exact"``: the structure of the cost model as an inner step, stated as such: for each
   candidate assignment, the exact best channels and shares (the oracle's closed forms, restricted to the
   candidate assignments; C6/C7 honoured). The actor then only proposes where to look.
@@ -43,9 +46,9 @@ from sb3_ccddpg_envs.feasibility import rescale_sum
 from sb3_ccddpg_envs.reference import equal_split
 
 #: Decision modes of :class:`~sb3_ccddpg.policies.CCDDPGPolicy`: the actor alone, or refined by the twin.
-DECISIONS = ("actor", "twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust", "auto")
+DECISIONS = ("actor", "exact-fill", "twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust", "auto")
 #: The modes :class:`TwinSearch` runs (``"auto"`` resolves to one of them, ``"actor"`` needs none).
-REFINEMENTS = ("twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust")
+REFINEMENTS = ("exact-fill", "twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust")
 #: CC-DDPG's default decision mode: the best measured by ``sb3-ccddpg bench quality`` (docs/quality).
 DEFAULT_DECISION = "twin-descent"
 #: Most rounds of ``"twin-descent"``. At N = 11, 5 rounds gave the same mean objective as 3 on 200 held-out states.
@@ -172,6 +175,8 @@ class TwinSearch:
             return robust_allocation(config, data_mb, mu, proposal)
         if self._oracle is not None:
             candidate = self._oracle.allocate(data_mb, mu)
+        elif self.mode == "exact-fill":
+            candidate, _ = StateProblem(config, data_mb, mu).fill(proposal.association[None, :])
         else:
             rounds = DESCENT_ROUNDS if self.mode == "twin-descent" else 1
             candidate = descend(StateProblem(config, data_mb, mu), proposal.association, rounds)
