@@ -29,6 +29,7 @@ def with_default_decision(policy_kwargs: dict[str, Any] | None, env: Any = "SatG
     :param env: the algorithm's env (an id or an instance): the default is
         :data:`~sb3_ccddpg.solvers.search.DEFAULT_DECISION` on a ``SatGround-v0``, the actor alone elsewhere
         (the twin's search needs a ``SatGroundConfig``)
+    :return: the policy keyword arguments, ``decision`` included
     """
     return {"decision": DEFAULT_DECISION if _is_satground(env) else "actor", **(policy_kwargs or {})}
 
@@ -36,11 +37,9 @@ def with_default_decision(policy_kwargs: dict[str, Any] | None, env: Any = "SatG
 def _is_satground(env: Any) -> bool:
     if isinstance(env, str):
         return env.split(":")[-1].startswith("SatGround")
-    try:
-        config = env.get_attr("config")[0] if isinstance(env, VecEnv) else env.unwrapped.config
-    except AttributeError:
-        return False
-    return isinstance(config, SatGroundConfig)
+    if isinstance(env, VecEnv):
+        return env.has_attr("config") and isinstance(env.get_attr("config")[0], SatGroundConfig)
+    return isinstance(getattr(getattr(env, "unwrapped", env), "config", None), SatGroundConfig)
 
 
 def feasible_action(action: np.ndarray, n_uavs: int, n_satellites: int, budget_scale: bool = True) -> np.ndarray:
@@ -53,7 +52,11 @@ def feasible_action(action: np.ndarray, n_uavs: int, n_satellites: int, budget_s
     :return: float32 actions, same shape
     """
     if n_satellites:
-        return canonical_action(action, n_uavs, n_satellites).astype(np.float32)
+        canonical = canonical_action(action, n_uavs, n_satellites)
+        if not budget_scale:  # the budget sums to exactly 1, as the heads' output does
+            budget = canonical[..., :n_uavs]
+            canonical[..., :n_uavs] = budget / budget.sum(axis=-1, keepdims=True)  # > 0: canonical_action's rule
+        return canonical.astype(np.float32)
     magnitude = np.abs(np.asarray(action, dtype=np.float64))
     total = magnitude.sum(axis=-1, keepdims=True)
     uniform = np.full_like(magnitude, 1.0 / n_uavs)
@@ -135,10 +138,7 @@ class ConstrainedOffPolicy:
         """
         if self.env is None:
             return None
-        try:
-            config = self.env.get_attr("config")[0]
-        except AttributeError:
-            config = None
+        config = self.env.get_attr("config")[0] if self.env.has_attr("config") else None
         if isinstance(config, SatGroundConfig):
             return config
         if {"n_uavs", "n_satellites"} <= set(self.policy_kwargs):
@@ -157,10 +157,10 @@ class ConstrainedOffPolicy:
 
         :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`
         :param config: the env configuration the refinement scores with; default: the one the policy already
-            has, else the env's
+            has, else the attached env's, else the scenario the model was built for (:attr:`env_config`)
         """
         if config is None and decision != "actor":
-            config = self.policy.decision_kwargs["decision_config"] or self._env_config()
+            config = self.policy.decision_kwargs["decision_config"] or self._env_config() or self.env_config
         self.policy.set_decision(decision, config)
         self.policy_kwargs.update(self.policy.decision_kwargs)
 

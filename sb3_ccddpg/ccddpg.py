@@ -121,7 +121,7 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
             optimize_memory_usage=optimize_memory_usage,
             n_steps=n_steps,
             tensorboard_log=tensorboard_log,
-            policy_kwargs=with_default_decision(policy_kwargs),
+            policy_kwargs=with_default_decision(policy_kwargs, env),
             verbose=verbose,
             seed=seed,
             device=device,

@@ -13,10 +13,10 @@ from typing import Any
 import pandas as pd
 import torch as th
 import yaml
+from stable_baselines3.common.save_util import load_from_zip_file
 
 from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, CONSTRAINED, agent_method, make_env
 from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy
-from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
 from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.solvers.oracle import Oracle
@@ -115,10 +115,11 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _saved_model(given: Path) -> tuple[Path, str, SatGroundConfig]:
-    """The model file, agent name and scenario of ``--model``: a run folder, a model in one, or a CC-DDPG model file.
+    """The model file, agent name and scenario of ``--model``: a run folder, a model in one, or a saved model with
+    the constraint heads (CC-DDPG or :mod:`sb3_ccddpg.algorithms`).
 
-    :param given: a run folder of ``train``, a model ``.zip`` in it (or in its ``checkpoints/``), or a CC-DDPG
-        model saved anywhere (it carries its scenario, :attr:`~sb3_ccddpg.ccddpg.CCDDPG.env_config`)
+    :param given: a run folder of ``train``, a model ``.zip`` in it (or in its ``checkpoints/``), or a model with
+        the constraint heads saved anywhere (it carries its scenario, ``env_config``)
     :return: ``(model file, agent name, configuration)``
     :raises FileNotFoundError: when the path does not exist
     :raises ValueError: when a model outside a run folder does not carry its scenario
@@ -131,14 +132,34 @@ def _saved_model(given: Path) -> tuple[Path, str, SatGroundConfig]:
         run = read_settings(run_dir)
         return path, run.algorithm, run.config()
     try:
-        config = CCDDPG.load(path, device="cpu").env_config
-    except Exception as error:  # SB3 raises many kinds for a file that is not a CC-DDPG model
+        data, _, _ = load_from_zip_file(path, device="cpu", load_data=True)
+    except Exception as error:  # SB3 raises many kinds for a file that is not a saved model
+        raise ValueError(f"--model {path} is not in a run folder (no settings.json) and not a saved model: {error}") from None
+    algorithm = _constrained_agent(data or {})
+    if algorithm is None:
         raise ValueError(
-            f"--model {path} is not in a run folder (no settings.json) and not a CC-DDPG model: {error}"
-        ) from None
-    if config is None:
+            f"--model {path} is not in a run folder (no settings.json) and not a model with the constraint heads "
+            f"(one of {list(CONSTRAINED)}), which carry their scenario"
+        )
+    config = (data or {}).get("env_config")
+    if not isinstance(config, SatGroundConfig):
         raise ValueError(f"--model {path} is not in a run folder (no settings.json) and does not carry its scenario")
-    return path, "ccddpg", config
+    return path, algorithm, config
+
+
+def _constrained_agent(data: dict[str, Any]) -> str | None:
+    """The agent name of a saved model with the constraint heads (from its policy class and decision), else ``None``."""
+    policies = {
+        AGENT_CLASSES[name].constrained_policy: name  # type: ignore[attr-defined]
+        for name in CONSTRAINED
+        if name != "ccddpg-paper"
+    }
+    policy_class = data.get("policy_class")
+    for base in policy_class.__mro__ if isinstance(policy_class, type) else ():
+        if base in policies:  # the most specific first: a CCTD3Policy is also a CCDDPGPolicy
+            paper = policies[base] == "ccddpg" and data.get("policy_kwargs", {}).get("decision") == "actor"
+            return "ccddpg-paper" if paper else policies[base]
+    return None
 
 
 def _model_methods(path: Path, algorithm: str, config: SatGroundConfig, decisions: list[str] | None) -> list[AllocationMethod]:
@@ -277,10 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument(
         "--model",
         type=Path,
-        help="a run folder of `train`, a model .zip in it, or any saved CC-DDPG model (it knows its scenario)",
+        help="a run folder of `train`, a model .zip in it, or any saved model with constraint heads (it knows its scenario)",
     )
     evaluate_parser.add_argument(
-        "--decisions", nargs="+", choices=DECISIONS, help="CC-DDPG model: score it with each of these decision modes"
+        "--decisions",
+        nargs="+",
+        choices=DECISIONS,
+        help="a model with constraint heads: score it with each of these decision modes",
     )
     evaluate_parser.add_argument(
         "--baseline", nargs="+", choices=sorted(BASELINES), help="baselines to score (with --model: on its configuration)"

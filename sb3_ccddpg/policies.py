@@ -64,6 +64,11 @@ class ConstrainedActor(Actor):
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
     ) -> None:
+        if n_satellites < 1:
+            raise ValueError(
+                f"the paper's actor needs n_satellites ≥ 1, got {n_satellites}; for a plain simplex (n_satellites = 0) use "
+                "CCSAC, CCTQC or CCCrossQ (sb3_ccddpg.algorithms)"
+            )
         check_allocation_space(action_space, n_uavs, n_satellites)
         super().__init__(
             observation_space,
@@ -141,11 +146,12 @@ class CCDDPGPolicy(TwinDecisions, TD3Policy):
     :param decision: ``"actor"`` (the paper's policy: act with the actor's output), or a twin-assisted
         refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.solvers.search`; ``CCDDPG``
         explores with the actor alone unless ``refine_exploration``):
-        ``"twin-search"``, ``"twin-search-exact"``, ``"twin-descent"`` (the default, the best measured: the
-        actor proposes the satellite assignment, the twin scores its single-UAV moves with the exact channels
-        and shares, and repeats from the best until no move improves), ``"exact"`` (the exact optimum of the
-        twin's state) or ``"auto"`` (``"exact"`` where measured no slower than ``"twin-descent"``, else the
-        descent; resolved when set, see :attr:`calibration`)
+        ``"exact-fill"`` (the actor's assignment with exact channels and shares), ``"twin-search"``,
+        ``"twin-search-exact"``, ``"twin-descent"`` (the default, the best measured: the actor proposes the
+        satellite assignment, the twin scores its single-UAV moves with the exact channels and shares, and
+        repeats from the best until no move improves), ``"exact"`` (the exact optimum of the twin's state),
+        ``"twin-robust"`` (for a twin that can be wrong) or ``"auto"`` (``"exact"`` where measured no slower than
+        ``"twin-descent"``, else the descent; resolved when set, see :attr:`calibration`)
     :param decision_config: the env configuration the refinement scores with (``CCDDPG`` reads it from a
         ``SatGround-v0`` env when not given); unused with ``"actor"``
     :param activation_fn: activation of the trunk and critic

@@ -73,6 +73,8 @@ def test_save_load_gives_identical_predictions_and_keeps_scenario_and_decision(a
     after, _ = loaded.predict(observations, deterministic=True)
     np.testing.assert_array_equal(before, after)
     assert loaded.env_config == config and loaded.policy.decision_kwargs["decision"] == "twin-search-exact"
+    loaded.set_decision("twin-descent")  # loaded without an env: the scenario it carries is the twin's
+    assert loaded.policy.decision_kwargs["decision_config"] == config
     loaded.set_decision("actor")
     with model.policy.actor_alone():
         alone, _ = model.predict(observations, deterministic=True)
@@ -92,6 +94,7 @@ def test_the_heads_scales_learn_and_are_recorded(algorithm: type) -> None:
 def test_td3s_critic_scores_the_feasible_projection_of_its_smoothed_targets() -> None:
     model = small_model(CCTD3, SatGroundEnv(n_uavs=5))
     assert isinstance(model.critic_target, FeasibleCritic)
+    assert len(model.critic.q_networks) == len(model.critic_target.q_networks) == 2  # TD3's clipped double Q
     observations = th.rand(8, 5)
     noisy = (th.rand(8, action_size(5, 3)) * 2 - 1).clamp(-1, 1)  # infeasible
     feasible = th.as_tensor(canonical_action(noisy.numpy(), 5, 3), dtype=th.float32)
@@ -142,3 +145,60 @@ def test_bench_heads_pairs_each_algorithm_with_its_mlp_policy_and_continues(tmp_
     before = kept.stat().st_mtime_ns
     main(arguments)  # every job's rows are kept: nothing is trained again
     assert kept.stat().st_mtime_ns == before
+
+
+class _OtherAllocation(gym.Env[np.ndarray, np.ndarray]):
+    """Not a SatGround: the heads' layout (5 units, 3 groups), a constant reward."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (5,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (20,), np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        return np.full(5, 0.5, np.float32), {}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        return np.full(5, 0.5, np.float32), 0.0, False, False, {}
+
+
+def test_on_another_env_the_actor_decides_and_the_layout_is_checked() -> None:
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    from sb3_ccddpg import CCDDPG
+    from sb3_ccddpg.algorithm_mixins import feasible_action
+    from tests.test_heads_elsewhere import Portfolio
+
+    layout = {"n_uavs": 5, "n_satellites": 3}
+    for algorithm in (CCDDPG, CCTD3, CCSAC):
+        assert algorithm("MlpPolicy", _OtherAllocation(), policy_kwargs=layout).policy.decision_kwargs["decision"] == "actor"
+    for algorithm in (CCDDPG, CCTD3):  # the paper's actor needs groups
+        with pytest.raises(ValueError, match="needs n_satellites ≥ 1, got 0; for a plain simplex"):
+            algorithm("MlpPolicy", Portfolio(), policy_kwargs={"n_uavs": 4, "n_satellites": 0})
+    workers = SubprocVecEnv([Portfolio, Portfolio])  # an env without a config attribute, in other processes
+    try:
+        CCSAC("MlpPolicy", workers, policy_kwargs={"n_uavs": 4, "n_satellites": 0, "budget_scale": False})
+    finally:
+        workers.close()
+    exact = feasible_action(np.full((3, 8), 0.1), 2, 3, budget_scale=False)
+    np.testing.assert_allclose(exact[:, :2].sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_evaluate_takes_a_bare_model_file_of_any_constrained_algorithm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sb3_ccddpg.cli import main
+
+    model = small_model(CCSAC, SatGroundEnv(n_uavs=5), policy_kwargs={"decision": "actor"})
+    model.learn(40)
+    model.save(tmp_path / "ccsac.zip")
+    main(["evaluate", "--model", str(tmp_path / "ccsac.zip"), "--n-states", "5"])
+    assert "CC-SAC" in capsys.readouterr().out
+
+
+def test_bench_heads_refuses_rows_of_other_budgets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sb3_ccddpg.studies.bench.heads import main
+
+    main(["--algorithms", "TD3", "--quick", "--output", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        main(["--algorithms", "TD3", "--quick", "--steps", "400", "--output", str(tmp_path)])
+    assert "steps: 300 → 400" in capsys.readouterr().err

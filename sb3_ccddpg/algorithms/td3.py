@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from gymnasium import spaces
 from stable_baselines3 import TD3
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-from stable_baselines3.common.type_aliases import GymEnv
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
 from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy, with_default_decision
 from sb3_ccddpg.policies import CCDDPGPolicy
@@ -18,9 +19,20 @@ class CCTD3Policy(CCDDPGPolicy):
     """:class:`~sb3_ccddpg.policies.CCDDPGPolicy` (the paper's actor and heads), its critics each a
     :class:`~sb3_ccddpg.policy_mixins.FeasibleCritic`.
 
-    TD3 adds clipped noise to the target actor's action (target policy smoothing); the critic scores the
-    feasible allocation that noisy action decodes to. Keyword arguments as for ``CCDDPGPolicy``.
+    TD3 adds clipped noise to the target actor's action (target policy smoothing); the critics score the
+    feasible allocation that noisy action decodes to. Keyword arguments as for ``CCDDPGPolicy``, with TD3's
+    default of two critics (``n_critics=2``, clipped double Q).
     """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        n_critics: int = 2,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(observation_space, action_space, lr_schedule, n_critics=n_critics, **kwargs)  # clipped double Q
 
     def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> FeasibleCritic:
         """SB3's critic factory: twin Q-networks over the feasible projection of their action input."""

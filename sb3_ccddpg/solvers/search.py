@@ -45,7 +45,8 @@ from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, encode
 from sb3_ccddpg_envs.feasibility import rescale_sum
 from sb3_ccddpg_envs.reference import equal_split
 
-#: Decision modes of :class:`~sb3_ccddpg.policies.CCDDPGPolicy`: the actor alone, or refined by the twin.
+#: Decision modes of every constrained policy (:class:`~sb3_ccddpg.policy_mixins.TwinDecisions`): the actor alone,
+#: or refined by the twin.
 DECISIONS = ("actor", "exact-fill", "twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust", "auto")
 #: The modes :class:`TwinSearch` runs (``"auto"`` resolves to one of them, ``"actor"`` needs none).
 REFINEMENTS = ("exact-fill", "twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust")

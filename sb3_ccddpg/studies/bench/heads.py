@@ -11,12 +11,13 @@ training speed is steps per second of ``learn``, measured per run.
 One (agent, N, seed) is one job; its rows are written to ``--output``/rows/<agent>_n<N>_seed<k>.csv when it
 finishes (a job is one training run of a few minutes, so a stopped run restarts that job), so rerunning the
 same command continues where it stopped and ``--report`` writes ``heads.csv`` and ``heads.md`` from the rows
-so far.
+so far. ``--output`` records the budgets (``settings.json``) and refuses rows of other ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -54,6 +55,13 @@ def run_name(agent: str, n_uavs: int, seed: int) -> str:
 def run_job(agent: str, n_uavs: int, seed: int, steps: int, n_states: int, mu: float, output: Path) -> pd.DataFrame:
     """Train one agent, score it, write its rows (or read them if written).
 
+    :param agent: an agent name of :data:`PAIRS`
+    :param n_uavs: N
+    :param seed: training seed
+    :param steps: training steps
+    :param n_states: held-out states
+    :param mu: μ
+    :param output: the result folder
     :return: one row per decision: ``objective``, ``C6_violation_rate``, ``C7_violation_rate``,
         ``decision_ms``, ``steps_per_second``, with the job's keys
     """
@@ -92,7 +100,13 @@ def run_job(agent: str, n_uavs: int, seed: int, steps: int, n_states: int, mu: f
 
 
 def oracle_reference(n_uavs: int, n_states: int, mu: float) -> tuple[float, float]:
-    """The oracle's mean objective and mean decision time (ms) on the benchmark's held-out states."""
+    """The oracle's mean objective and mean decision time (ms) on the benchmark's held-out states.
+
+    :param n_uavs: N
+    :param n_states: held-out states
+    :param mu: μ
+    :return: ``(objective, ms per decision)``
+    """
     config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
     frame = evaluate(Oracle(config), config, n_states, HELD_OUT_SEED)
     return float(frame["objective"].mean()), 1e3 * float(frame["decision_time_s"].mean())
@@ -103,11 +117,19 @@ def _cell(rows: pd.DataFrame) -> str:
     return f"{ratio.mean():.3f} ({ratio.min():.3f}–{ratio.max():.3f})" if len(rows) > 1 else f"{ratio.mean():.3f}"
 
 
-def overview_markdown(rows: pd.DataFrame, oracle: dict[int, tuple[float, float]], steps: int, n_states: int) -> str:
+def overview_markdown(rows: pd.DataFrame, oracle: dict[int, tuple[float, float]], steps: int, n_states: int, mu: float) -> str:
     """Per N, a row per algorithm: ratio to the oracle of the ``MlpPolicy`` and of the heads (actor alone,
-    default decision), mean and min–max over seeds, and training steps/s."""
+    default decision), mean and min–max over seeds, and training steps/s.
+
+    :param rows: the jobs' rows with their ``ratio`` to the oracle
+    :param oracle: per N, the oracle's mean objective and ms per decision
+    :param steps: training steps per agent
+    :param n_states: held-out states
+    :param mu: μ
+    :return: markdown text
+    """
     parts = [
-        f"μ = 0.5, M = 3; {steps} training steps per agent, {n_states} held-out states (seed {HELD_OUT_SEED}); "
+        f"μ = {mu:g}, M = 3; {steps} training steps per agent, {n_states} held-out states (seed {HELD_OUT_SEED}); "
         "ratio of the mean objective to the exact oracle's, mean (min–max) over seeds.\n"
     ]
     for n_uavs, at_n in rows.groupby("n_uavs"):
@@ -135,6 +157,27 @@ def overview_markdown(rows: pd.DataFrame, oracle: dict[int, tuple[float, float]]
     return "\n".join(parts) + "\n"
 
 
+def pin_settings(output: Path, settings: dict[str, float]) -> None:
+    """Record the budgets of the rows in ``output`` (``settings.json``); refuse to add rows of other budgets.
+
+    :param output: the result folder
+    :param settings: ``steps``, ``n_states`` and ``mu``
+    :raises ValueError: naming every differing setting
+    """
+    path = output / "settings.json"
+    if not path.exists():
+        write_atomically(path, json.dumps(settings, indent=2))
+        return
+    previous = json.loads(path.read_text())
+    differences = [
+        f"{name}: {previous.get(name)!r} → {value!r}" for name, value in settings.items() if previous.get(name) != value
+    ]
+    if differences:
+        raise ValueError(
+            f"{output} holds rows of other settings ({'; '.join(differences)}); use the same ones or another --output"
+        )
+
+
 def written_rows(output: Path) -> pd.DataFrame:
     """Every job's rows written so far under ``output``/rows."""
     files = sorted((output / "rows").glob("*.csv"))
@@ -155,16 +198,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mu", type=float, default=0.5, help="μ")
     parser.add_argument("--n-jobs", type=int, default=1, help="jobs run at once (one process each)")
     parser.add_argument("--output", type=Path, default=Path("results/heads"), help="result folder")
-    parser.add_argument("--quick", action="store_true", help="N = 4, 1 seed, 300 steps, 20 states")
+    parser.add_argument("--quick", action="store_true", help="N = 4, 1 seed, 300 steps, 20 states (a flag given still wins)")
     parser.add_argument("--report", action="store_true", help="only write the tables from the rows so far")
     add_ray_argument(parser)
+    if parser.parse_known_args(argv)[0].quick:
+        parser.set_defaults(n_uavs=[4], seeds=1, steps=300, n_states=20)
     args = parser.parse_args(argv)
-    if args.quick:
-        args.n_uavs, args.seeds, args.steps, args.n_states = [4], 1, 300, 20
     for name in ("seeds", "steps", "n_states"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be ≥ 1, got {getattr(args, name)}")
     args.output = args.output.resolve()
+    try:
+        pin_settings(args.output, {"steps": args.steps, "n_states": args.n_states, "mu": args.mu})
+    except ValueError as error:
+        parser.error(str(error))
     if not args.report:
         agents = [agent for name in args.algorithms for agent in PAIRS[name]]
         jobs = [(agent, n, seed) for n in args.n_uavs for seed in range(args.seeds) for agent in agents]
@@ -176,11 +223,12 @@ def main(argv: list[str] | None = None) -> None:
             for future in tqdm(futures, desc="heads jobs"):
                 future.result()
     rows = written_rows(args.output)
-    rows = rows[rows["n_uavs"].isin(args.n_uavs)].copy()
+    agents = [agent for name in args.algorithms for agent in PAIRS[name]]
+    rows = rows[rows["n_uavs"].isin(args.n_uavs) & rows["agent"].isin(agents) & (rows["seed"] < args.seeds)].copy()
     oracle = {int(n): oracle_reference(int(n), args.n_states, args.mu) for n in sorted(set(rows["n_uavs"]))}
     rows["ratio"] = [row.objective / oracle[int(row.n_uavs)][0] for row in rows.itertuples()]
     write_atomically(args.output / "heads.csv", rows.to_csv(index=False))
-    report = overview_markdown(rows, oracle, args.steps, args.n_states)
+    report = overview_markdown(rows, oracle, args.steps, args.n_states, args.mu)
     write_atomically(args.output / "heads.md", report)
     print(report)
     print(f"results in {args.output}")
