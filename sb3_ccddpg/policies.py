@@ -42,6 +42,9 @@ class ConstrainedActor(Actor):
     :param assignment_temperature: ``None`` (the paper: hard argmax everywhere), or the initial temperature
         of a training-time softmax relaxation of the satellite choice (see
         :class:`~sb3_ccddpg.torch_layers.ShareHead`); acting always uses the hard argmax
+    :param state_dependent_scales: ``False`` (the paper: constant α0, α_j), or α0 and α_j computed from the trunk's
+        features (starting at the constant values; :class:`~sb3_ccddpg.torch_layers.LearnableScale`);
+        :attr:`alpha0` and :attr:`alpha` then report the scales at zero state contribution
     :param activation_fn: activation of the trunk
     :param normalize_images: unused for vector observations, kept for SB3's interface
     """
@@ -61,6 +64,7 @@ class ConstrainedActor(Actor):
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
         assignment_temperature: float | None = None,
+        state_dependent_scales: bool = False,
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
     ) -> None:
@@ -86,12 +90,14 @@ class ConstrainedActor(Actor):
         self.alpha_init = alpha_init
         self.learnable_scales = learnable_scales
         self.assignment_temperature = assignment_temperature
+        self.state_dependent_scales = state_dependent_scales
         # Replace TD3's squashed MLP by the shared trunk; the heads bound the output instead of a final tanh.
         self.mu = nn.Sequential(*create_mlp(features_dim, -1, net_arch, activation_fn))
         trunk_width = net_arch[-1] if net_arch else features_dim
-        self.channel_head = ChannelHead(trunk_width, branch_width, n_uavs, alpha0_init, learnable_scales)
+        scales = {"learnable_scale": learnable_scales, "state_scale": state_dependent_scales}
+        self.channel_head = ChannelHead(trunk_width, branch_width, n_uavs, alpha0_init, **scales)
         self.share_head = ShareHead(
-            trunk_width, branch_width, n_uavs, n_satellites, alpha_init, learnable_scales, assignment_temperature
+            trunk_width, branch_width, n_uavs, n_satellites, alpha_init, temperature=assignment_temperature, **scales
         )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -104,6 +110,7 @@ class ConstrainedActor(Actor):
             alpha_init=self.alpha_init,
             learnable_scales=self.learnable_scales,
             assignment_temperature=self.assignment_temperature,
+            state_dependent_scales=self.state_dependent_scales,
         )
         return data
 
@@ -143,6 +150,8 @@ class CCDDPGPolicy(TwinDecisions, TD3Policy):
     :param learnable_scales: whether α0 and α_j are learned
     :param assignment_temperature: ``None`` for the paper's hard argmax, or the initial temperature of the
         training-time softmax relaxation of the satellite choice (annealed by ``CCDDPG`` to a tenth of it)
+    :param state_dependent_scales: α0 and α_j computed from the state instead of the paper's constants (see
+        :class:`ConstrainedActor`)
     :param decision: ``"actor"`` (the paper's policy: act with the actor's output), or a twin-assisted
         refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.solvers.search`; ``CCDDPG``
         explores with the actor alone unless ``refine_exploration``):
@@ -180,6 +189,7 @@ class CCDDPGPolicy(TwinDecisions, TD3Policy):
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
         assignment_temperature: float | None = None,
+        state_dependent_scales: bool = False,
         decision: str = DEFAULT_DECISION,
         decision_config: SatGroundConfig | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
@@ -201,6 +211,7 @@ class CCDDPGPolicy(TwinDecisions, TD3Policy):
             "alpha_init": alpha_init,
             "learnable_scales": learnable_scales,
             "assignment_temperature": assignment_temperature,
+            "state_dependent_scales": state_dependent_scales,
         }
         super().__init__(
             observation_space,

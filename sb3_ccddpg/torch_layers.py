@@ -45,19 +45,33 @@ def _logit(probability: float, name: str) -> float:
 class LearnableScale(nn.Module):
     """Scales in (0, 1): ``sigmoid(θ)`` of free parameters θ, so training can never leave the range.
 
+    With ``in_features`` the scales depend on the state: ``sigmoid(θ + W·features)``, W starting at zero (so the
+    scales start as the constant ones and learn how far to move with the state). The paper's α's are constant,
+    which caps how close the actor can get: the optimum's CPU row sums vary with the state.
+
     :param size: number of scales
     :param initial: initial value of every scale, in (0, 1)
-    :param learnable: whether θ receives gradients (otherwise it stays at ``initial``)
+    :param learnable: whether θ (and W) receive gradients (otherwise the scales stay at ``initial``)
     :param name: name used in error messages
+    :param in_features: width of the features the scales depend on; ``None``: constant scales (the paper)
     """
 
-    def __init__(self, size: int, initial: float, learnable: bool, name: str) -> None:
+    def __init__(self, size: int, initial: float, learnable: bool, name: str, in_features: int | None = None) -> None:
         super().__init__()
         self.logit = nn.Parameter(th.full((size,), _logit(initial, name)), requires_grad=learnable)
+        self.state: nn.Linear | None = None
+        if in_features is not None:
+            if not learnable:
+                raise ValueError("state-dependent scales must be learnable (learnable_scales=True)")
+            self.state = nn.Linear(in_features, size)
+            nn.init.zeros_(self.state.weight)
+            nn.init.zeros_(self.state.bias)
 
-    def forward(self) -> th.Tensor:
-        """The scales, shape ``(size,)``."""
-        return th.sigmoid(self.logit)
+    def forward(self, features: th.Tensor | None = None) -> th.Tensor:
+        """The scales: shape ``(size,)``, or ``(batch, size)`` for state-dependent ones given ``features``."""
+        if self.state is None or features is None:
+            return th.sigmoid(self.logit)
+        return th.sigmoid(self.logit + self.state(features))
 
 
 class ChannelHead(nn.Module):
@@ -69,16 +83,19 @@ class ChannelHead(nn.Module):
     :param alpha0_init: initial α0 in (0, 1); start near 1, because the channel count is rounded and the
         reward is flat between whole channels
     :param learnable_scale: whether α0 is learned
+    :param state_scale: whether α0 depends on the state (see :class:`LearnableScale`)
     """
 
-    def __init__(self, in_features: int, hidden: int, n_uavs: int, alpha0_init: float, learnable_scale: bool) -> None:
+    def __init__(
+        self, in_features: int, hidden: int, n_uavs: int, alpha0_init: float, learnable_scale: bool, state_scale: bool = False
+    ) -> None:
         super().__init__()
         self.net = nn.Sequential(nn.Linear(in_features, hidden), nn.Tanh(), nn.Linear(hidden, n_uavs), nn.Tanh())
-        self.alpha0 = LearnableScale(1, alpha0_init, learnable_scale, "alpha0_init")
+        self.alpha0 = LearnableScale(1, alpha0_init, learnable_scale, "alpha0_init", in_features if state_scale else None)
 
     def forward(self, features: th.Tensor) -> th.Tensor:
         """Channel fractions of ξ_total, summing to α0, shape ``(batch, N)``."""
-        return self.alpha0() * rescale_sum(th.abs(self.net(features)), above=0.0)
+        return self.alpha0(features) * rescale_sum(th.abs(self.net(features)), above=0.0)
 
 
 class ShareHead(nn.Module):
@@ -94,6 +111,7 @@ class ShareHead(nn.Module):
         used in training mode only: each column keeps ``|z|·softmax(|z|/T)`` over the satellites instead of
         its maximum alone, so every satellite's entry receives gradient; the hard argmax is the limit T → 0
         and is what acting (evaluation mode) always uses. ``CCDDPG`` anneals it during training.
+    :param state_scale: whether the α_j depend on the state (see :class:`LearnableScale`)
     """
 
     def __init__(
@@ -105,6 +123,7 @@ class ShareHead(nn.Module):
         alpha_init: float,
         learnable_scale: bool,
         temperature: float | None = None,
+        state_scale: bool = False,
     ) -> None:
         super().__init__()
         if temperature is not None and not (math.isfinite(temperature) and temperature > 0):
@@ -114,7 +133,9 @@ class ShareHead(nn.Module):
         self.net = nn.Sequential(
             nn.Linear(in_features, hidden), nn.Tanh(), nn.Linear(hidden, n_satellites * n_uavs), nn.Tanh()
         )
-        self.alpha = LearnableScale(n_satellites, alpha_init, learnable_scale, "alpha_init")
+        self.alpha = LearnableScale(
+            n_satellites, alpha_init, learnable_scale, "alpha_init", in_features if state_scale else None
+        )
 
     def forward(self, features: th.Tensor) -> th.Tensor:
         """CPU shares ρ, each column non-zero only on its satellite, rows summing to α_j, shape ``(batch, M, N)``."""
@@ -123,7 +144,7 @@ class ShareHead(nn.Module):
             kept = magnitude * th.softmax(magnitude / self.temperature, dim=-2)
         else:
             kept = keep_column_max(magnitude)
-        return self.alpha()[:, None] * rescale_sum(kept, above=0.0)
+        return self.alpha(features)[..., None] * rescale_sum(kept, above=0.0)
 
 
 def check_allocation_space(action_space: object, n_uavs: int, n_satellites: int) -> None:

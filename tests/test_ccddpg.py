@@ -212,3 +212,24 @@ def test_learns_to_beat_ra_and_equal_split_at_six_uavs(seed: int) -> None:
     equal = evaluate(EqualSplit(config), config, **held_out)["objective"].mean()
     assert learned <= 0.9 * random
     assert learned < equal
+
+
+def test_state_dependent_scales_start_as_the_constant_ones_and_vary_with_the_state_after_training() -> None:
+    constant = make_actor(5, 3, seed=0)
+    th.manual_seed(0)
+    model = CCDDPG("CCDDPGPolicy", SatGroundEnv(n_uavs=5), learning_starts=16, batch_size=16, seed=0,
+                   policy_kwargs={"state_dependent_scales": True, "decision": "actor"})  # fmt: skip
+    observations = th.rand(32, 5)
+    with th.no_grad():
+        rows = model.actor(observations)[:, 5:].reshape(32, 3, 5).sum(dim=-1)
+    alpha = th.as_tensor(model.actor.alpha).expand_as(rows)
+    th.testing.assert_close(rows[rows > 0], alpha[rows > 0])  # untrained: each busy satellite's row sums to its α_j
+    model.learn(200)
+    with th.no_grad():
+        actions = model.actor(observations)
+    assert_feasible_fixed_point(actions.numpy(), 5, 3)
+    rows = actions[:, 5:].reshape(32, 3, 5).sum(dim=-1)
+    busy = rows > 0  # satellites with at least one UAV
+    spread = [rows[busy[:, j], j].max() - rows[busy[:, j], j].min() for j in range(3) if busy[:, j].sum() > 1]
+    assert max(spread) > 1e-4  # the row sums now depend on the state
+    assert constant.share_head.alpha.state is None and model.actor.share_head.alpha.state is not None

@@ -86,8 +86,12 @@ def test_set_decision_is_kept_by_save_and_load(tmp_path: Path) -> None:
     loaded = CCDDPG.load(tmp_path / "model.zip")
     assert loaded.policy.decision_kwargs == {"decision": "actor", "decision_config": None}
     np.testing.assert_array_equal(loaded.predict(observations, deterministic=True)[0], alone)
+    loaded.set_decision("twin-search")  # no env: the scenario the model carries is the twin's
+    assert loaded.policy_kwargs["decision"] == "twin-search" and loaded.policy.decision_kwargs["decision_config"] == config
+    loaded.set_decision("actor")
+    loaded.env_config = None  # a model that knows no scenario (built without a SatGround env)
     with pytest.raises(ValueError, match="needs decision_config"):
-        loaded.set_decision("twin-search")  # no env and no configuration to score with
+        loaded.set_decision("twin-search")
     loaded.set_decision("twin-search", config)
     assert loaded.policy_kwargs["decision"] == "twin-search"
 
