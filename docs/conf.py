@@ -21,6 +21,7 @@ exclude_patterns = ["_build", "**/runs", "**/rows"]
 GENERATED_TITLES = {
     "quality/quality": "The quality tables (`bench quality`)",
     "scale/scale": "The scale tables (`bench scale`)",
+    "twin/twin": "The twin tables (`bench twin`)",
     "compare/n11/summary": "Comparison at N = 11 (`compare --n-uavs 11`)",
     "compare/n6/summary": "Comparison at N = 6 (`compare --n-uavs 6`)",
 }
