@@ -22,6 +22,7 @@ GENERATED_TITLES = {
     "quality/quality": "The quality tables (`bench quality`)",
     "scale/scale": "The scale tables (`bench scale`)",
     "twin/twin": "The twin tables (`bench twin`)",
+    "twin/n32/twin": "The twin tables at N = 32, M = 8 (`bench twin`)",
     "compare/n11/summary": "Comparison at N = 11 (`compare --n-uavs 11`)",
     "compare/n6/summary": "Comparison at N = 6 (`compare --n-uavs 6`)",
 }

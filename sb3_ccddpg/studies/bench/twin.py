@@ -251,10 +251,15 @@ def overview_markdown(table: pd.DataFrame, budgets: Budgets) -> str:
     violation rates and ms per decision."""
     methods = [method for method in METHODS if method in set(table["method"])]
     caption = scenario_caption(budgets.config(0.0, 0.5)).replace(", μ = 0.5", "").replace(f"N = {budgets.n_uavs}, ", "")
+    trained = (
+        f" CC-DDPG: trained with the cell's σ, {budgets.train_steps} steps, {budgets.seeds} seeds"
+        " (mean and min–max over seeds)."
+        if set(LEARNED) & set(methods)
+        else ""
+    )
     parts = [
         f"{caption}; {budgets.n_states} held-out states (seed {HELD_OUT_SEED}), every method deciding on the twin's "
-        f"view and scored on the true state. CC-DDPG: trained with the cell's σ, {budgets.train_steps} steps, "
-        f"{budgets.seeds} seeds (mean and min–max over seeds).\n"
+        f"view and scored on the true state.{trained}\n"
     ]
     for (n_uavs, mu), at_mu in table.groupby(["n_uavs", "mu"]):
         reference = "clairvoyant optimum" if REFERENCE in set(at_mu["method"]) else "certified bound of the true state"
