@@ -151,18 +151,28 @@ def pin_scenario(folder: Path, env_kwargs: dict[str, Any]) -> None:
     check_env_kwargs(env_kwargs)
     scenario = dataclasses.asdict(SatGroundConfig(**{"n_uavs": 1, **env_kwargs}))
     record = json.loads(json.dumps({name: scenario[name] for name in scenario if name not in OWN_FIELDS}))
-    path = folder / "scenario.json"
+    pin_record(folder / "scenario.json", record, "results of another scenario", "rerun with the same scenario flags")
+
+
+def pin_record(path: Path, record: dict[str, Any], refused: str, remedy: str) -> None:
+    """Write ``record`` to ``path`` (JSON) the first time; later, refuse a record that differs from it.
+
+    :param path: the record's file in a results folder
+    :param record: JSON-able settings; a key the written record lacks (a field added since) is not compared
+    :param refused: what the folder holds, for the message (e.g. ``"results of another scenario"``)
+    :param remedy: what to do instead, for the message
+    :raises ValueError: naming every differing key
+    """
     if not path.exists():
         write_atomically(path, json.dumps(record, indent=2))
         return
     previous = json.loads(path.read_text())
     differences = [
-        f"{name}: {previous[name]!r} → {record[name]!r}"
-        for name in record
-        if name in previous and previous[name] != record[name]  # a field added since keeps its default
+        f"{name}: {previous[name]!r} → {value!r}"
+        for name, value in record.items()
+        if name in previous and previous[name] != value
     ]
     if differences:
         raise ValueError(
-            f"{folder} holds results of another scenario ({'; '.join(differences)}); rerun with the same scenario "
-            "flags, or choose another output folder for this one"
+            f"{path.parent} holds {refused} ({'; '.join(differences)}); {remedy}, or choose another output folder for this one"
         )

@@ -17,7 +17,6 @@ so far. ``--output`` records the budgets (``settings.json``) and refuses rows of
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg.studies.compare import decided_copy
 from sb3_ccddpg.studies.executors import add_ray_argument, job_executor
 from sb3_ccddpg.studies.reporting import write_atomically
+from sb3_ccddpg.studies.scenario import pin_record
 from sb3_ccddpg_envs import SatGroundConfig
 
 HELD_OUT_SEED = 1_000_000
@@ -164,18 +164,7 @@ def pin_settings(output: Path, settings: dict[str, float]) -> None:
     :param settings: ``steps``, ``n_states`` and ``mu``
     :raises ValueError: naming every differing setting
     """
-    path = output / "settings.json"
-    if not path.exists():
-        write_atomically(path, json.dumps(settings, indent=2))
-        return
-    previous = json.loads(path.read_text())
-    differences = [
-        f"{name}: {previous.get(name)!r} → {value!r}" for name, value in settings.items() if previous.get(name) != value
-    ]
-    if differences:
-        raise ValueError(
-            f"{output} holds rows of other settings ({'; '.join(differences)}); use the same ones or another --output"
-        )
+    pin_record(output / "settings.json", settings, "rows of other settings", "use the same ones")
 
 
 def written_rows(output: Path) -> pd.DataFrame:
