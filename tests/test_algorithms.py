@@ -202,3 +202,6 @@ def test_bench_heads_refuses_rows_of_other_budgets(tmp_path: Path, capsys: pytes
     with pytest.raises(SystemExit):
         main(["--algorithms", "TD3", "--quick", "--steps", "400", "--output", str(tmp_path)])
     assert "steps: 300 → 400" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--algorithms", "TD3", "--quick", "--crossq-default-width", "--output", str(tmp_path)])
+    assert "crossq_net_arch" in capsys.readouterr().err

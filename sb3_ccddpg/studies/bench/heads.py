@@ -6,7 +6,9 @@ the env's decoder repairs, and the same algorithm with the constraint heads (``c
 ``ccsac``, ``cctqc``, ``cccrossq``). Both are scored by the common harness on the same held-out states: the
 ``MlpPolicy`` as it acts, the heads' agent with its actor alone and with the default decision
 (:data:`~sb3_ccddpg.solvers.search.DEFAULT_DECISION`). Every ratio is to the exact oracle on the same states;
-training speed is steps per second of ``learn``, measured per run.
+training speed is steps per second of ``learn``, measured per run. Both CrossQ agents use the
+critic width of the other algorithms (:data:`CROSSQ_NET_ARCH`): CrossQ's own 1024-wide critic costs 7× the
+time per step on one core, which a 2-core budget of 60 jobs cannot pay; ``--crossq-default-width`` keeps it.
 
 One (agent, N, seed) is one job; its rows are written to ``--output``/rows/<agent>_n<N>_seed<k>.csv when it
 finishes (a job is one training run of a few minutes, so a stopped run restarts that job), so rerunning the
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch as th
@@ -43,6 +46,8 @@ PAIRS = {
     "TQC": ("tqc", "cctqc"),
     "CrossQ": ("crossq", "cccrossq"),
 }
+#: Network widths of both CrossQ agents unless ``--crossq-default-width``: SB3's 256 × 256 of the others.
+CROSSQ_NET_ARCH = {"pi": [256, 256], "qf": [256, 256]}
 #: The rows of a heads agent: its decision modes; an ``MlpPolicy`` agent has one row, ``"as it acts"``.
 HEAD_DECISIONS = ("actor", DEFAULT_DECISION)
 
@@ -52,7 +57,9 @@ def run_name(agent: str, n_uavs: int, seed: int) -> str:
     return f"{agent}_n{n_uavs}_seed{seed}"
 
 
-def run_job(agent: str, n_uavs: int, seed: int, steps: int, n_states: int, mu: float, output: Path) -> pd.DataFrame:
+def run_job(
+    agent: str, n_uavs: int, seed: int, steps: int, n_states: int, mu: float, output: Path, crossq_default_width: bool = False
+) -> pd.DataFrame:
     """Train one agent, score it, write its rows (or read them if written).
 
     :param agent: an agent name of :data:`PAIRS`
@@ -62,6 +69,7 @@ def run_job(agent: str, n_uavs: int, seed: int, steps: int, n_states: int, mu: f
     :param n_states: held-out states
     :param mu: μ
     :param output: the result folder
+    :param crossq_default_width: keep CrossQ's own network widths instead of :data:`CROSSQ_NET_ARCH`
     :return: one row per decision: ``objective``, ``C6_violation_rate``, ``C7_violation_rate``,
         ``decision_ms``, ``steps_per_second``, with the job's keys
     """
@@ -70,7 +78,8 @@ def run_job(agent: str, n_uavs: int, seed: int, steps: int, n_states: int, mu: f
         return pd.read_csv(rows_file)
     th.set_num_threads(1)  # one core per job
     config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
-    model = make_agent(agent, config, seed)
+    narrow_crossq = agent in PAIRS["CrossQ"] and not crossq_default_width
+    model = make_agent(agent, config, seed, **({"policy_kwargs": {"net_arch": CROSSQ_NET_ARCH}} if narrow_crossq else {}))
     start = time.perf_counter()
     model.learn(steps)
     speed = steps / (time.perf_counter() - start)
@@ -117,7 +126,14 @@ def _cell(rows: pd.DataFrame) -> str:
     return f"{ratio.mean():.3f} ({ratio.min():.3f}–{ratio.max():.3f})" if len(rows) > 1 else f"{ratio.mean():.3f}"
 
 
-def overview_markdown(rows: pd.DataFrame, oracle: dict[int, tuple[float, float]], steps: int, n_states: int, mu: float) -> str:
+def overview_markdown(
+    rows: pd.DataFrame,
+    oracle: dict[int, tuple[float, float]],
+    steps: int,
+    n_states: int,
+    mu: float,
+    crossq_default_width: bool = False,
+) -> str:
     """Per N, a row per algorithm: ratio to the oracle of the ``MlpPolicy`` and of the heads (actor alone,
     default decision), mean and min–max over seeds, and training steps/s.
 
@@ -126,11 +142,13 @@ def overview_markdown(rows: pd.DataFrame, oracle: dict[int, tuple[float, float]]
     :param steps: training steps per agent
     :param n_states: held-out states
     :param mu: μ
+    :param crossq_default_width: whether CrossQ kept its own widths (else :data:`CROSSQ_NET_ARCH`)
     :return: markdown text
     """
     parts = [
         f"μ = {mu:g}, M = 3; {steps} training steps per agent, {n_states} held-out states (seed {HELD_OUT_SEED}); "
-        "ratio of the mean objective to the exact oracle's, mean (min–max) over seeds.\n"
+        "ratio of the mean objective to the exact oracle's, mean (min–max) over seeds. "
+        + ("CrossQ with its own widths.\n" if crossq_default_width else "CrossQ with 256 × 256 actor and critics.\n")
     ]
     for n_uavs, at_n in rows.groupby("n_uavs"):
         objective, oracle_ms = oracle[int(n_uavs)]
@@ -157,11 +175,11 @@ def overview_markdown(rows: pd.DataFrame, oracle: dict[int, tuple[float, float]]
     return "\n".join(parts) + "\n"
 
 
-def pin_settings(output: Path, settings: dict[str, float]) -> None:
+def pin_settings(output: Path, settings: dict[str, Any]) -> None:
     """Record the budgets of the rows in ``output`` (``settings.json``); refuse to add rows of other budgets.
 
     :param output: the result folder
-    :param settings: ``steps``, ``n_states`` and ``mu``
+    :param settings: ``steps``, ``n_states``, ``mu`` and ``crossq_net_arch``
     :raises ValueError: naming every differing setting
     """
     pin_record(output / "settings.json", settings, "rows of other settings", "use the same ones")
@@ -187,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mu", type=float, default=0.5, help="μ")
     parser.add_argument("--n-jobs", type=int, default=1, help="jobs run at once (one process each)")
     parser.add_argument("--output", type=Path, default=Path("results/heads"), help="result folder")
+    parser.add_argument(
+        "--crossq-default-width", action="store_true", help="CrossQ with its own 1024-wide critic (7× slower per step)"
+    )
     parser.add_argument("--quick", action="store_true", help="N = 4, 1 seed, 300 steps, 20 states (a flag given still wins)")
     parser.add_argument("--report", action="store_true", help="only write the tables from the rows so far")
     add_ray_argument(parser)
@@ -198,7 +219,15 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--{name.replace('_', '-')} must be ≥ 1, got {getattr(args, name)}")
     args.output = args.output.resolve()
     try:
-        pin_settings(args.output, {"steps": args.steps, "n_states": args.n_states, "mu": args.mu})
+        pin_settings(
+            args.output,
+            {
+                "steps": args.steps,
+                "n_states": args.n_states,
+                "mu": args.mu,
+                "crossq_net_arch": "CrossQ default" if args.crossq_default_width else CROSSQ_NET_ARCH,
+            },
+        )
     except ValueError as error:
         parser.error(str(error))
     if not args.report:
@@ -206,7 +235,9 @@ def main(argv: list[str] | None = None) -> None:
         jobs = [(agent, n, seed) for n in args.n_uavs for seed in range(args.seeds) for agent in agents]
         with job_executor(args.n_jobs, args.ray_address) as pool:
             futures = [
-                pool.submit(run_job, agent, n, seed, args.steps, args.n_states, args.mu, args.output)
+                pool.submit(
+                    run_job, agent, n, seed, args.steps, args.n_states, args.mu, args.output, args.crossq_default_width
+                )
                 for agent, n, seed in jobs
             ]
             for future in tqdm(futures, desc="heads jobs"):
@@ -217,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     oracle = {int(n): oracle_reference(int(n), args.n_states, args.mu) for n in sorted(set(rows["n_uavs"]))}
     rows["ratio"] = [row.objective / oracle[int(row.n_uavs)][0] for row in rows.itertuples()]
     write_atomically(args.output / "heads.csv", rows.to_csv(index=False))
-    report = overview_markdown(rows, oracle, args.steps, args.n_states, args.mu)
+    report = overview_markdown(rows, oracle, args.steps, args.n_states, args.mu, args.crossq_default_width)
     write_atomically(args.output / "heads.md", report)
     print(report)
     print(f"results in {args.output}")
