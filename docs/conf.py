@@ -25,6 +25,7 @@ GENERATED_TITLES = {
     "twin/n32/twin": "The twin tables at N = 32, M = 8 (`bench twin`)",
     "compare/n11/summary": "Comparison at N = 11 (`compare --n-uavs 11`)",
     "compare/n6/summary": "Comparison at N = 6 (`compare --n-uavs 6`)",
+    "compare/heads/heads": "The heads tables (`bench heads`)",
 }
 html_theme = "sphinx_rtd_theme"
 html_title = f"sb3-ccddpg {release}"
