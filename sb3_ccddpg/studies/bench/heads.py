@@ -79,7 +79,8 @@ def run_job(
     th.set_num_threads(1)  # one core per job
     config = SatGroundConfig(n_uavs=n_uavs, mu=mu)
     narrow_crossq = agent in PAIRS["CrossQ"] and not crossq_default_width
-    model = make_agent(agent, config, seed, **({"policy_kwargs": {"net_arch": CROSSQ_NET_ARCH}} if narrow_crossq else {}))
+    width: dict[str, Any] = {"policy_kwargs": {"net_arch": CROSSQ_NET_ARCH}} if narrow_crossq else {}
+    model = make_agent(agent, config, seed, **width)
     start = time.perf_counter()
     model.learn(steps)
     speed = steps / (time.perf_counter() - start)
