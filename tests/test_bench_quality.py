@@ -9,10 +9,19 @@ import pandas as pd
 import pytest
 
 from sb3_ccddpg.agents import make_agent
+from sb3_ccddpg.algorithms import CCSAC
+from sb3_ccddpg.algorithms.sac import CCSACPolicy
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
 from sb3_ccddpg.solvers.search import DECISIONS
-from sb3_ccddpg.studies.bench.quality import HELD_OUT_SEED, main, overview_markdown, run_name, run_variant
+from sb3_ccddpg.studies.bench.quality import (
+    HELD_OUT_SEED,
+    main,
+    overview_markdown,
+    run_name,
+    run_variant,
+    written_rows,
+)
 from sb3_ccddpg_envs import SatGroundConfig
 
 
@@ -78,13 +87,14 @@ def test_report_writes_the_tables_from_the_rows_written_so_far(tmp_path: Path) -
     results = pd.read_csv(tmp_path / "quality.csv")
     assert len(results) == 2 * len(DECISIONS) and (results["ratio_to_oracle"] >= 1 - 1e-9).all()
     assert (results["oracle_decision_ms"] > 0).all()
-    assert "| 3 | 0.5 | paper | twin-search-exact | 40 |" in (tmp_path / "quality.md").read_text()
+    assert "| 3 | 0.5 | ccddpg | paper | twin-search-exact | 40 |" in (tmp_path / "quality.md").read_text()
     assert (tmp_path / "quality.png").stat().st_size > 0
 
 
 def test_overview_gives_each_checkpoint_the_mean_and_range_over_seeds() -> None:
     def row(variant: str, seed: int, steps: int, ratio: float) -> dict[str, object]:
-        return {"n_uavs": 3, "mu": 0.5, "variant": variant, "decision": "actor", "seed": seed, "steps": steps,
+        return {"n_uavs": 3, "mu": 0.5, "agent": "ccddpg", "variant": variant, "decision": "actor", "seed": seed,
+                "steps": steps,
                 "objective": 2.0 * ratio, "ratio_to_oracle": ratio, "equal_split_ratio": 1.5,
                 "oracle_objective": 2.0, "oracle_decision_ms": 12.0,
                 "decision_ms": 1.0 + seed, "train_s": float(steps)}  # fmt: skip
@@ -101,8 +111,9 @@ def test_overview_gives_each_checkpoint_the_mean_and_range_over_seeds() -> None:
     )
     assert "| 0 steps | 100 steps | 200 steps |" in lines[2]
     # decision time: mean over the trained rows (1, 2, 3 ms at 100 steps; 1, 2 at 200); training to 200 steps
-    assert "| paper | actor | 4.000 (3.000–5.000) | 1.300 (1.200–1.400) | 1.100 (1.100–1.100), 2 seeds | 1.80 | 200 |" in lines
-    assert "| untrained | actor | 3.000, 1 seed |  |  |  |  |" in lines
+    cells = "4.000 (3.000–5.000) | 1.300 (1.200–1.400) | 1.100 (1.100–1.100), 2 seeds | 1.80 | 200"
+    assert f"| ccddpg | paper | actor | {cells} |" in lines
+    assert "| ccddpg | untrained | actor | 3.000, 1 seed |  |  |  |  |" in lines
 
 
 def test_a_scenario_runs_every_variant_on_it_and_the_folder_refuses_another(
@@ -121,3 +132,36 @@ def test_a_scenario_runs_every_variant_on_it_and_the_folder_refuses_another(
     with pytest.raises(SystemExit):
         main([*arguments[:-1], "channels_total:16"])
     assert "channels_total: 8 → 16" in capsys.readouterr().err
+
+
+def test_another_agent_with_the_heads_is_trained_and_continued_as_itself(tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / run_name("paper", 3, 0.5, 0, agent="ccsac")
+    assert run_dir.name == "ccsac-paper_n3_mu0.5_seed0"
+    first = run_variant("paper", 3, 0.5, 0, (0, 120), 5, run_dir, agent="ccsac")
+    assert set(first["agent"]) == {"ccsac"} and sorted(first["decision"]) == sorted(2 * DECISIONS)
+    both = run_variant("paper", 3, 0.5, 0, (0, 120, 240), 5, run_dir, agent="ccsac")
+    pd.testing.assert_frame_equal(both[both["steps"] <= 120].reset_index(drop=True), first, check_dtype=False)
+    model = CCSAC.load(run_dir / "checkpoints" / "model_240_steps.zip")
+    assert model.num_timesteps == 240
+    assert isinstance(model.policy, CCSACPolicy)  # its own policy, not CC-DDPG's
+
+
+def test_rows_written_before_agents_existed_are_ccddpgs(tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / run_name("paper", 3, 0.5, 0)
+    run_variant("paper", 3, 0.5, 0, (0,), 5, run_dir)
+    pd.read_csv(run_dir / "rows.csv").drop(columns="agent").to_csv(run_dir / "rows.csv", index=False)
+    assert set(written_rows(tmp_path)["agent"]) == {"ccddpg"}
+    continued = run_variant("paper", 3, 0.5, 0, (0, 40), 5, run_dir)
+    assert set(continued["agent"]) == {"ccddpg"} and sorted(continued["steps"].unique()) == [0, 40]
+
+
+def test_a_variant_of_an_option_only_ccddpg_has_is_refused_for_other_agents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--agents", "cctd3", "--variants", "softmax-assignment", "--output", str(tmp_path)])
+    error = capsys.readouterr().err
+    assert "variant 'softmax-assignment' changes an option only CC-DDPG has" in error and "'big-batch'" in error
+    with pytest.raises(ValueError, match="agent must be one of"):
+        run_variant("paper", 3, 0.5, 0, (0,), 5, tmp_path / "x", agent="ddpg")
+    assert not (tmp_path / "runs").exists()  # nothing trained, nothing written

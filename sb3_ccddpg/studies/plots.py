@@ -190,7 +190,8 @@ def quality_curves(results: pd.DataFrame) -> Figure:
     """
     points = sorted(results.groupby(["n_uavs", "mu"]).groups)
     decisions = list(dict.fromkeys(results["decision"]))
-    variants = sorted(set(results["variant"]), key=lambda variant: (variant != "paper", variant))  # the paper's first
+    labelled = results.assign(variant=_run_labels(results))
+    variants = sorted(set(labelled["variant"]), key=lambda variant: (variant != "paper", variant))  # the paper's first
     colors = {variant: f"C{k}" for k, variant in enumerate(variants)}
     figure, axes = plt.subplots(
         len(decisions), len(points), figsize=(5.0 * len(points), 3.4 * len(decisions)), squeeze=False, sharex=True
@@ -198,7 +199,7 @@ def quality_curves(results: pd.DataFrame) -> Figure:
     for row, decision in enumerate(decisions):
         for column, (n_uavs, mu) in enumerate(points):
             axis = axes[row][column]
-            rows = results[(results["n_uavs"] == n_uavs) & (results["mu"] == mu)]
+            rows = labelled[(labelled["n_uavs"] == n_uavs) & (labelled["mu"] == mu)]
             for variant, runs in rows[rows["decision"] == decision].groupby("variant", sort=False):
                 curve = runs.groupby("steps")["ratio_to_oracle"].agg(["mean", "min", "max"])
                 axis.plot(curve.index, curve["mean"], marker="o", color=colors[str(variant)], label=str(variant))
@@ -219,6 +220,13 @@ def quality_curves(results: pd.DataFrame) -> Figure:
     figure.tight_layout(rect=(0, 0.04, 1, 0.96))
     figure.suptitle("CC-DDPG variants: gap to the exact optimum (band: min–max over seeds)")
     return figure
+
+
+def _run_labels(results: pd.DataFrame) -> pd.Series:
+    """A variant's name, after its agent's for agents other than CC-DDPG (rows without ``agent`` are CC-DDPG's)."""
+    if "agent" not in results:
+        return results["variant"]
+    return results["variant"].where(results["agent"] == "ccddpg", results["agent"] + ": " + results["variant"])
 
 
 #: Colours of the scale benchmark's methods (its own names).
