@@ -29,7 +29,7 @@ from sb3_ccddpg.studies.scenario import add_scenario_arguments, scenario_config,
 from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL
 from sb3_ccddpg.studies.tradeoff import TradeoffSettings, trade_off
 from sb3_ccddpg.studies.training import TrainSettings, read_settings, resume, train
-from sb3_ccddpg.studies.tuning import TuneSettings, tune
+from sb3_ccddpg.studies.tuning import TUNABLE_AGENTS, TuneSettings, agent_to_train, tune
 from sb3_ccddpg_envs import SatGroundConfig
 
 #: torch threads per process: one, measured fastest for these networks (``sb3-ccddpg bench threads``).
@@ -218,6 +218,8 @@ def _tune(args: argparse.Namespace) -> None:
         args.steps, args.evaluations, args.n_eval_states = 500, 2, 20
         args.n_trials = args.n_trials or 3
     n_trials = args.n_trials or 20
+    if args.tradeoff and args.agent is not None:
+        raise ValueError("--tradeoff studies CC-DDPG's trade-off over μ; drop --agent (what a hyperparameter study trains)")
     if args.tradeoff:
         tradeoff_settings = TradeoffSettings(
             n_uavs=args.n_uavs,
@@ -233,6 +235,7 @@ def _tune(args: argparse.Namespace) -> None:
         print(f"{len(study.trials)} trials in study {study.study_name!r}; fronts in {args.output}")
         return
     settings = TuneSettings(
+        agent=args.agent or TuneSettings.agent,
         n_uavs=args.n_uavs,
         mu=args.mu,
         steps=args.steps,
@@ -246,9 +249,10 @@ def _tune(args: argparse.Namespace) -> None:
         env_kwargs=scenario_fields(args),
     )
     study = tune(settings, args.output, args.storage, args.study_name or "ccddpg", args.heartbeat)
-    print(f"{len(study.trials)} trials in study {study.study_name!r}; results in {args.output}")
+    print(f"{len(study.trials)} trials of {settings.agent} in study {study.study_name!r}; results in {args.output}")
     if (args.output / "best_hyperparams.yaml").exists():
-        print(f"train with them: sb3-ccddpg train --hyperparams {args.output / 'best_hyperparams.yaml'}")
+        best = args.output / "best_hyperparams.yaml"
+        print(f"train with them: sb3-ccddpg train --algorithm {agent_to_train(settings.agent)} --hyperparams {best}")
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -351,8 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     figures_parser.set_defaults(handler=_figures)
 
-    tune_parser = add_command("tune", summary="Optuna study of CC-DDPG's hyperparameters, or the delay-energy trade-off")
+    tune_parser = add_command("tune", summary="Optuna study of an agent's hyperparameters, or the delay-energy trade-off")
     tune_parser.add_argument("--tradeoff", action="store_true", help="multi-objective study over μ (T_total, E_total)")
+    tune_parser.add_argument(
+        "--agent",
+        choices=TUNABLE_AGENTS,
+        help="agent the trials train (default ccddpg-paper: CC-DDPG's actor; the CC agents are scored by their actor alone)",
+    )
     tune_parser.add_argument("--n-uavs", type=int, default=11, help="N, number of UAVs")
     tune_parser.add_argument("--mu", type=float, default=0.5, help="μ of the hyperparameter study")
     tune_parser.add_argument("--steps", type=int, default=20_000, help="training steps per trial")

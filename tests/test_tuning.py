@@ -11,10 +11,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from sb3_ccddpg.agents import make_agent
+from sb3_ccddpg.agents import CONSTRAINED, STOCHASTIC, make_agent
+from sb3_ccddpg.cli import main
 from sb3_ccddpg.studies.storage import open_storage
 from sb3_ccddpg.studies.tradeoff import TradeoffSettings, trade_off
-from sb3_ccddpg.studies.tuning import TuneSettings, _objective, hyperparameters_of, tune
+from sb3_ccddpg.studies.tuning import (
+    TUNABLE_AGENTS,
+    TuneSettings,
+    _objective,
+    hyperparameters_of,
+    sample_hyperparameters,
+    tune,
+)
 from sb3_ccddpg_envs import SatGroundConfig
 
 TINY = TuneSettings(n_uavs=3, steps=60, evaluations=2, n_eval_states=5, n_trials=2, n_startup_trials=2)
@@ -123,3 +131,48 @@ def test_bad_study_settings_name_the_field(field: str, value: object, message: s
     if field != "mu":
         with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
             TradeoffSettings(**{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("agent", TUNABLE_AGENTS)
+def test_every_agents_search_space_builds_it(agent: str) -> None:
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1)).ask()
+    hyperparameters = sample_hyperparameters(trial, agent)
+    assert hyperparameters_of(trial.params, agent) == hyperparameters  # the YAML of a best trial rebuilds it
+    model = make_agent(agent, SatGroundConfig(n_uavs=3), seed=0, **hyperparameters)  # every drawn argument is taken
+    assert model.batch_size == hyperparameters["batch_size"] and model.learning_rate == hyperparameters["learning_rate"]
+    assert ("ent_coef" in trial.params) == (agent in STOCHASTIC) != ("exploration_noise" in trial.params)
+    assert ("tau" in trial.params) == (agent not in ("crossq", "cccrossq"))
+    assert ("alpha0_init" in trial.params) == (agent in CONSTRAINED)
+
+
+def test_a_study_of_another_agent_trains_it_and_refuses_to_mix_agents(tmp_path: Path) -> None:
+    settings = dataclasses.replace(TINY, agent="ccsac", n_trials=1)
+    study = tune(settings, tmp_path)
+    assert study.user_attrs["settings"]["search"]["agent"] == "ccsac"
+    text = (tmp_path / "best_hyperparams.yaml").read_text()
+    assert "# agent: ccsac; train: sb3-ccddpg train --algorithm ccsac --hyperparams <this file>" in text
+    best = yaml.safe_load(text)
+    assert "ent_coef" in best and "exploration_noise" not in best
+    assert make_agent("ccsac", SatGroundConfig(n_uavs=3), seed=0, **best).batch_size == best["batch_size"]
+    with pytest.raises(ValueError, match=r"search.agent: 'ccsac' → 'ccddpg-paper'"):
+        tune(dataclasses.replace(TINY, n_trials=1), tmp_path)
+    assert len(optuna.load_study(study_name="ccddpg", storage=f"sqlite:///{tmp_path / 'study.db'}").trials) == 1
+
+
+def test_a_study_recorded_before_agents_were_a_setting_continues_as_the_papers(tmp_path: Path) -> None:
+    first = tune(dataclasses.replace(TINY, n_trials=1), tmp_path)
+    record = first.user_attrs["settings"]
+    del record["search"]["agent"]
+    first.set_user_attr("settings", record)  # as an older version wrote it
+    assert len(tune(dataclasses.replace(TINY, n_trials=1), tmp_path).trials) == 2
+    with pytest.raises(ValueError, match=r"search.agent: 'ccddpg-paper' → 'cctd3'"):
+        tune(dataclasses.replace(TINY, agent="cctd3", n_trials=1), tmp_path)
+
+
+def test_bad_agents_are_refused_with_the_allowed_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValueError, match=r"agent must be one of \['ccddpg-paper', .*got 'ccddpg'; tune 'ccddpg-paper'"):
+        TuneSettings(agent="ccddpg")
+    with pytest.raises(SystemExit):
+        main(["tune", "--tradeoff", "--agent", "ccsac", "--output", str(tmp_path)])
+    assert "--tradeoff studies CC-DDPG's trade-off over μ; drop --agent" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing written
