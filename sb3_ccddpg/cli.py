@@ -248,7 +248,8 @@ def _tune(args: argparse.Namespace) -> None:
         n_startup_trials=min(5, n_trials) if args.quick else 5,
         env_kwargs=scenario_fields(args),
     )
-    study = tune(settings, args.output, args.storage, args.study_name or "ccddpg", args.heartbeat)
+    default_name = "ccddpg" if settings.agent == "ccddpg-paper" else settings.agent  # one study per agent in a folder
+    study = tune(settings, args.output, args.storage, args.study_name or default_name, args.heartbeat)
     print(f"{len(study.trials)} trials of {settings.agent} in study {study.study_name!r}; results in {args.output}")
     if (args.output / "best_hyperparams.yaml").exists():
         best = args.output / "best_hyperparams.yaml"
@@ -374,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune_parser.add_argument(
         "--storage", help="RDB URL (sqlite:///x.db, postgresql://...) or journal file (*.log); default: in --output"
     )
-    tune_parser.add_argument("--study-name", help="study name (default ccddpg, or ccddpg-tradeoff)")
+    tune_parser.add_argument("--study-name", help="study name (default ccddpg, the --agent's name, or ccddpg-tradeoff)")
     tune_parser.add_argument("--heartbeat", type=int, default=HEARTBEAT_INTERVAL, help="seconds between trial heartbeats")
     tune_parser.add_argument("--output", type=Path, default=Path("results/tune"), help="result folder")
     tune_parser.add_argument("--quick", action="store_true", help="500 steps, 20 states, 3 trials")

@@ -176,3 +176,10 @@ def test_bad_agents_are_refused_with_the_allowed_ones(tmp_path: Path, capsys: py
         main(["tune", "--tradeoff", "--agent", "ccsac", "--output", str(tmp_path)])
     assert "--tradeoff studies CC-DDPG's trade-off over μ; drop --agent" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_the_command_line_names_a_study_after_its_agent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["tune", "--agent", "cctd3", "--quick", "--n-trials", "1", "--n-uavs", "3", "--output", str(tmp_path)])
+    assert "train with them: sb3-ccddpg train --algorithm cctd3 --hyperparams" in capsys.readouterr().out
+    study = optuna.load_study(study_name="cctd3", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    assert study.user_attrs["settings"]["search"]["agent"] == "cctd3" and len(study.trials) == 1
