@@ -7,10 +7,20 @@ import sb3_ccddpg_envs  # noqa: F401 (registers SatGround-v0)
 from sb3_ccddpg.callbacks import SatGroundInfoCallback
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.policies import CCDDPGPolicy, ConstrainedActor
+from sb3_ccddpg.set_policy import SetPolicy
 from sb3_ccddpg.solvers.bounds import lower_bound
 
 MlpPolicy = CCDDPGPolicy
 
 __version__ = "0.1.0"
 
-__all__ = ["CCDDPG", "CCDDPGPolicy", "ConstrainedActor", "MlpPolicy", "SatGroundInfoCallback", "__version__", "lower_bound"]
+__all__ = [
+    "CCDDPG",
+    "CCDDPGPolicy",
+    "ConstrainedActor",
+    "MlpPolicy",
+    "SatGroundInfoCallback",
+    "SetPolicy",
+    "__version__",
+    "lower_bound",
+]

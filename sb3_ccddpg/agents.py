@@ -141,7 +141,8 @@ def make_agent(
     :param monitor_file: CSV of episode rewards (see :func:`make_env`), or ``None``; only with one env
     :param verbose: SB3 verbosity
     :param hyperparameters: constructor arguments replacing :data:`BANDIT_SETTINGS` (and, for DDPG and TD3,
-        ``exploration_noise``: σ of their Gaussian action noise)
+        ``exploration_noise``: σ of their Gaussian action noise; for CC-DDPG, ``policy``: ``"SetPolicy"`` instead
+        of the paper's ``"CCDDPGPolicy"``)
     :return: the agent
     """
     env: gym.Env | VecEnv
@@ -157,7 +158,8 @@ def make_agent(
     if algorithm == "ccddpg-paper":
         settings["policy_kwargs"] = {**settings.get("policy_kwargs", {}), "decision": "actor"}
     if algorithm in ("ccddpg", "ccddpg-paper"):
-        return CCDDPG("CCDDPGPolicy", env, exploration_noise=sigma, **settings)
+        policy = settings.pop("policy", "CCDDPGPolicy")
+        return CCDDPG(policy, env, exploration_noise=sigma, **settings)
     if algorithm in STOCHASTIC:
         return AGENT_CLASSES[algorithm]("MlpPolicy", env, **settings)
     return AGENT_CLASSES[algorithm]("MlpPolicy", env, action_noise=_noise(config, sigma), **settings)

@@ -70,6 +70,8 @@ class ConstrainedOffPolicy:
 
     #: The policy class (or a base of it) the algorithm needs.
     constrained_policy: ClassVar[type[TwinDecisions]]
+    #: Other policy classes it takes (CC-DDPG's :class:`~sb3_ccddpg.set_policy.SetPolicy`).
+    other_policies: ClassVar[tuple[type[TwinDecisions], ...]] = ()
     #: Prefix of the scalars the algorithm records (``<prefix>/alpha0``, ``<prefix>/alpha_j/<j>``).
     scalar_prefix: ClassVar[str]
     #: The configuration of the ``SatGround-v0`` env the model was built for (its scenario): saved with the
@@ -90,8 +92,10 @@ class ConstrainedOffPolicy:
     def _prepare_policy_kwargs(self) -> None:
         """Check the policy class; fill ``n_uavs``, ``n_satellites``, ``decision_config`` from the env (idempotent)."""
         name = type(self).__name__
-        if not (isinstance(self.policy_class, type) and issubclass(self.policy_class, self.constrained_policy)):
-            raise ValueError(f"{name} needs a {self.constrained_policy.__name__} (or subclass), got {self.policy_class!r}")
+        allowed = (self.constrained_policy, *self.other_policies)
+        if not (isinstance(self.policy_class, type) and issubclass(self.policy_class, allowed)):
+            names = " or ".join(policy.__name__ for policy in allowed)
+            raise ValueError(f"{name} needs a {names} (or subclass), got {self.policy_class!r}")
         env_config = self._env_config()
         if self.env_config is None:  # a loaded model keeps the scenario it was built for
             self.env_config = env_config or self.policy_kwargs.get("decision_config")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import pathlib
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -10,10 +12,15 @@ from stable_baselines3 import DDPG
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise, NormalActionNoise
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy, with_default_decision
+from sb3_ccddpg.expert_iteration import TeacherReplayBuffer, imitation_loss
 from sb3_ccddpg.policies import CCDDPGPolicy, ConstrainedActor
+from sb3_ccddpg.set_policy import SetActor, SetPolicy, check_satellite_slots
+from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.decode import action_size
 
 SelfCCDDPG = TypeVar("SelfCCDDPG", bound="CCDDPG")
@@ -52,13 +59,19 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
     :param refine_exploration: with a twin-assisted ``decision`` (policy keyword), also refine the actions
         explored during training, so the critic learns on refined actions; ``False`` explores with the actor
         alone, as the paper does, and the decision mode applies only when acting (``predict``)
+    :param imitation_weight: λ of expert iteration (:mod:`sb3_ccddpg.expert_iteration`; needs ``"SetPolicy"``):
+        every stored transition is labelled with ``"twin-descent"`` from its executed action, and after each
+        update the actor takes ``gradient_steps`` more steps on λ × the label-symmetric imitation loss; 0 (the
+        default): no imitation
+    :param critic_gradient: whether the actor also follows the critic (DDPG's −Q loss; the critic is trained only
+        then); ``False`` with ``imitation_weight > 0`` trains the actor on the imitation loss alone
     :param replay_buffer_class: replay buffer class
     :param replay_buffer_kwargs: its keyword arguments
     :param optimize_memory_usage: SB3's memory-efficient replay buffer variant
     :param n_steps: n-step returns (1: plain one-step targets)
     :param tensorboard_log: TensorBoard log folder (``None``: no logging)
     :param policy_kwargs: keyword arguments of the policy (net_arch, branch_width, alpha0_init, alpha_init,
-        learnable_scales, ...)
+        learnable_scales, ...; for ``"SetPolicy"``: :class:`~sb3_ccddpg.set_policy.SetPolicy`'s)
     :param verbose: 0 silent, 1 info, 2 debug
     :param seed: seed of every random generator
     :param device: torch device
@@ -68,16 +81,18 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpPolicy": CCDDPGPolicy,
         "CCDDPGPolicy": CCDDPGPolicy,
+        "SetPolicy": SetPolicy,
     }
     constrained_policy = CCDDPGPolicy
+    other_policies = (SetPolicy,)
     scalar_prefix = "ccddpg"
-    policy: CCDDPGPolicy
-    actor: ConstrainedActor
-    actor_target: ConstrainedActor
+    policy: CCDDPGPolicy | SetPolicy
+    actor: ConstrainedActor | SetActor
+    actor_target: ConstrainedActor | SetActor
 
     def __init__(
         self,
-        policy: str | type[CCDDPGPolicy],
+        policy: str | type[CCDDPGPolicy] | type[SetPolicy],
         env: GymEnv | str,
         learning_rate: float | Schedule = 1e-3,
         buffer_size: int = 100_000,
@@ -91,6 +106,8 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
         exploration_noise: float = 0.05,
         action_noise: ActionNoise | None = None,
         refine_exploration: bool = False,
+        imitation_weight: float = 0.0,
+        critic_gradient: bool = True,
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
         optimize_memory_usage: bool = False,
@@ -104,6 +121,10 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
     ) -> None:
         if not np.isfinite(exploration_noise) or exploration_noise < 0:
             raise ValueError(f"exploration_noise must be a finite number in [0, inf), got {exploration_noise!r}")
+        if not np.isfinite(imitation_weight) or imitation_weight < 0:
+            raise ValueError(f"imitation_weight must be a finite number in [0, inf), got {imitation_weight!r}")
+        if not critic_gradient and imitation_weight == 0:
+            raise ValueError("critic_gradient=False leaves the actor nothing to learn from; give imitation_weight > 0")
         super().__init__(
             policy=policy,
             env=env,
@@ -129,6 +150,8 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
         )
         self.exploration_noise = exploration_noise
         self.refine_exploration = refine_exploration
+        self.imitation_weight = imitation_weight
+        self.critic_gradient = critic_gradient
         if _init_setup_model:
             self._setup_model()
 
@@ -137,20 +160,149 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
         if self.action_noise is None and self.exploration_noise > 0:
             dimension = action_size(self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"])
             self.action_noise = NormalActionNoise(np.zeros(dimension), np.full(dimension, self.exploration_noise))
+        if self.imitation_weight > 0:
+            self._use_teacher_buffer()
         super()._setup_model()
+
+    def _use_teacher_buffer(self) -> None:
+        """Expert iteration's checks, and its replay buffer (which labels every transition it stores)."""
+        if not issubclass(self.policy_class, SetPolicy):
+            raise ValueError(f"imitation_weight > 0 needs policy 'SetPolicy' (its actor's parts), got {self.policy_class!r}")
+        if self.env_config is None:
+            raise ValueError("imitation_weight > 0 needs a SatGround-v0 env: the teacher scores on its configuration")
+        if self.replay_buffer_class is None:
+            self.replay_buffer_class = TeacherReplayBuffer
+        if not issubclass(self.replay_buffer_class, TeacherReplayBuffer):
+            raise ValueError(f"imitation_weight > 0 needs a TeacherReplayBuffer, got {self.replay_buffer_class!r}")
+        self.replay_buffer_kwargs = {"decision_config": self.env_config, **self.replay_buffer_kwargs}
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """SB3's DDPG update, then α0 and α_j recorded as ``ccddpg/alpha0`` and ``ccddpg/alpha_j/<j>`` (the mixin's).
 
         With a relaxed assignment (``assignment_temperature``) the temperature is annealed linearly from its
-        initial value to a tenth of it over the run, and recorded as ``ccddpg/assignment_temperature``.
+        initial value to a tenth of it over the run, and recorded as ``ccddpg/assignment_temperature``. With
+        expert iteration (``imitation_weight``) the actor then takes as many steps on the imitation loss, recorded
+        as ``ccddpg/imitation_loss``, its terms (``ccddpg/imitation_assignment_loss``, ``..._channel_loss``,
+        ``..._share_loss``), ``ccddpg/imitation_agreement`` and the mean state-dependent scales of the batch
+        (``ccddpg/state_alpha0``, ``ccddpg/state_row_scale``); without ``critic_gradient`` only those steps.
         """
         initial = self.policy.head_kwargs.get("assignment_temperature")
-        if initial is not None:
+        if (
+            initial is not None
+            and isinstance(self.actor, ConstrainedActor)
+            and isinstance(self.actor_target, ConstrainedActor)
+        ):
             temperature = initial * (0.1 + 0.9 * self._current_progress_remaining)
             self.actor.share_head.temperature = self.actor_target.share_head.temperature = temperature
             self.logger.record("ccddpg/assignment_temperature", temperature)
-        super().train(gradient_steps, batch_size)
+        if self.critic_gradient:
+            super().train(gradient_steps, batch_size)
+        else:
+            self._update_learning_rate([self.actor.optimizer])
+        if self.imitation_weight > 0:
+            self._imitate(gradient_steps, batch_size)
+
+    def _imitate(self, gradient_steps: int, batch_size: int) -> None:
+        """``gradient_steps`` actor steps on λ × :func:`~sb3_ccddpg.expert_iteration.imitation_loss`."""
+        actor = self.actor
+        assert isinstance(actor, SetActor) and self.replay_buffer is not None  # checked in _setup_model
+        self.policy.set_training_mode(True)
+        n_uavs, n_satellites = actor.n_uavs, actor.n_satellites
+        for _ in range(gradient_steps):
+            samples = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            parts = actor.parts(samples.observations)
+            loss, record = imitation_loss(parts, samples.teacher_actions, n_uavs, n_satellites)  # type: ignore[attr-defined]
+            actor.optimizer.zero_grad()
+            (self.imitation_weight * loss).backward()
+            actor.optimizer.step()
+        self.logger.record("ccddpg/imitation_loss", float(loss.item()))
+        for name, value in record.items():
+            self.logger.record(f"ccddpg/imitation_{name}", value)
+        self.logger.record("ccddpg/state_alpha0", float(parts["alpha0"].mean().item()))
+        self.logger.record("ccddpg/state_row_scale", float(parts["row_scales"].mean().item()))
+        if not self.critic_gradient:
+            self.logger.record(f"{self.scalar_prefix}/alpha0", actor.alpha0)
+
+    def resized(self, env: GymEnv) -> CCDDPG:
+        """This model deciding for ``env``'s N and M: the same weights (a ``SetPolicy``'s do not depend on N or M ≤
+        its slots), the same settings, fresh optimisers and an empty replay buffer.
+
+        :param env: a ``SatGround-v0`` env of any size the policy serves
+        :return: a new model attached to ``env``
+        :raises ValueError: naming both sizes, when the policy's weights cannot serve ``env``'s
+        """
+        config = _satground_config(env)
+        if config is None:
+            raise ValueError(f"resized needs a SatGround-v0 env (its config gives N and M), got {env!r}")
+        n_uavs, n_satellites = self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"]
+        sizes = (
+            f"the model was built for N = {n_uavs}, M = {n_satellites}; "
+            f"the env has N = {config.n_uavs}, M = {config.n_satellites}"
+        )
+        if not issubclass(self.policy_class, SetPolicy):
+            raise ValueError(
+                f"{sizes}, and a {self.policy_class.__name__}'s weights serve its own sizes only; a model built with "
+                "policy 'SetPolicy' serves any N (and M up to its max_satellites)"
+            )
+        max_satellites = self.policy_kwargs.get("max_satellites", self.policy.head_kwargs["max_satellites"])
+        try:
+            check_satellite_slots(config.n_uavs, config.n_satellites, max_satellites)
+        except ValueError as error:
+            raise ValueError(f"{sizes}: {error}") from None
+        kept = ("n_uavs", "n_satellites", "decision_config")
+        policy_kwargs = {name: value for name, value in self.policy_kwargs.items() if name not in kept}
+        resized = type(self)(
+            self.policy_class,
+            env,
+            learning_rate=self.learning_rate,
+            buffer_size=self.buffer_size,
+            learning_starts=self.learning_starts,
+            batch_size=self.batch_size,
+            tau=self.tau,
+            gamma=self.gamma,
+            train_freq=self.train_freq,
+            gradient_steps=self.gradient_steps,
+            exploration_noise=self.exploration_noise,
+            refine_exploration=self.refine_exploration,
+            imitation_weight=self.imitation_weight,
+            critic_gradient=self.critic_gradient,
+            policy_kwargs=policy_kwargs,
+            verbose=self.verbose,
+            seed=self.seed,
+            device=self.device,
+        )
+        resized.policy.load_state_dict(self.policy.state_dict())
+        return resized
+
+    @classmethod
+    def load(
+        cls,
+        path: str | pathlib.Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> CCDDPG:
+        """SB3's ``load``; given a ``SatGround-v0`` env of other sizes than the model's, the model
+        :meth:`resized` for it (a ``SetPolicy``'s weights serve any N; others raise naming both sizes)."""
+        if env is not None and not isinstance(path, io.BufferedIOBase):
+            data, _, _ = load_from_zip_file(path, load_data=True, custom_objects=custom_objects, device=device)
+            config = _satground_config(env)
+            saved = (data or {}).get("policy_kwargs", {})
+            if config is not None and (saved.get("n_uavs"), saved.get("n_satellites")) != (config.n_uavs, config.n_satellites):
+                model = super().load(path, env=None, device=device, custom_objects=custom_objects, **kwargs)
+                return model.resized(env)
+        return super().load(
+            path,
+            env=env,
+            device=device,
+            custom_objects=custom_objects,
+            print_system_info=print_system_info,
+            force_reset=force_reset,
+            **kwargs,
+        )
 
     def learn(
         self: SelfCCDDPG,
@@ -169,3 +321,12 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
             reset_num_timesteps=reset_num_timesteps,
             progress_bar=progress_bar,
         )
+
+
+def _satground_config(env: GymEnv) -> SatGroundConfig | None:
+    """The ``SatGroundConfig`` of an env (an instance, a ``VecEnv`` or a wrapper); ``None`` if it has none."""
+    if isinstance(env, VecEnv):
+        config = env.get_attr("config")[0] if env.has_attr("config") else None
+    else:
+        config = getattr(getattr(env, "unwrapped", env), "config", None)
+    return config if isinstance(config, SatGroundConfig) else None

@@ -150,9 +150,10 @@ def _saved_model(given: Path) -> tuple[Path, str, SatGroundConfig]:
 def _constrained_agent(data: dict[str, Any]) -> str | None:
     """The agent name of a saved model with the constraint heads (from its policy class and decision), else ``None``."""
     policies = {
-        AGENT_CLASSES[name].constrained_policy: name  # type: ignore[attr-defined]
+        policy: name
         for name in CONSTRAINED
         if name != "ccddpg-paper"
+        for policy in (AGENT_CLASSES[name].constrained_policy, *AGENT_CLASSES[name].other_policies)  # type: ignore[attr-defined]
     }
     policy_class = data.get("policy_class")
     for base in policy_class.__mro__ if isinstance(policy_class, type) else ():

@@ -59,9 +59,22 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "vec-envs": {"n_envs": 4},
     "search-in-training": {"policy_kwargs": {"decision": "twin-search-exact"}, "refine_exploration": True},
     "softmax-assignment": {"policy_kwargs": {"assignment_temperature": 0.3}},
+    "state-scales": {"policy_kwargs": {"state_dependent_scales": True}},
+    "set": {"policy": "SetPolicy"},
+    "set-expert": {"policy": "SetPolicy", "imitation_weight": 1.0},
+    "set-expert-lambda10": {"policy": "SetPolicy", "imitation_weight": 10.0},
+    "set-imitation-only": {"policy": "SetPolicy", "imitation_weight": 1.0, "critic_gradient": False},
 }
 #: Variants that change an option only CC-DDPG has.
-CCDDPG_ONLY_VARIANTS = ("search-in-training", "softmax-assignment")
+CCDDPG_ONLY_VARIANTS = (
+    "search-in-training",
+    "softmax-assignment",
+    "state-scales",
+    "set",
+    "set-expert",
+    "set-expert-lambda10",
+    "set-imitation-only",
+)
 
 
 def check_agent_variant(agent: str, variant: str) -> None:
