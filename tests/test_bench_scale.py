@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sb3_ccddpg.studies.bench.scale import Budgets, Cell, cells, jobs, main, summary, written_rows
+from sb3_ccddpg.studies.bench.scale import Budgets, Cell, cells, jobs, main, summary, transfer_jobs, written_rows
 
 QUICK = ["--quick", "--n-uavs", "6", "--n-satellites", "3", "--n-states", "6", "--train-steps", "300"]
 
@@ -20,13 +20,27 @@ def test_cells_and_jobs_follow_the_sweep() -> None:
     listed = jobs([Cell(11, 3), Cell(48, 8)], ["bound", "exact", "ccddpg", "ccddpg-paper"], Budgets(exact_max_n=24))
     assert (Cell(48, 8), ("exact",)) not in listed and (Cell(11, 3), ("exact",)) in listed
     assert listed[0] == (Cell(48, 8), ("ccddpg", "ccddpg-paper"))  # the learned methods share one training
+    with_set = jobs([Cell(11, 3)], ["bound", "set-actor", "set-exact-fill", "set-transfer-actor"], Budgets())
+    assert (Cell(11, 3), ("set-actor", "set-exact-fill")) in with_set
+    assert not any("set-transfer-actor" in methods for _, methods in with_set)  # scored after, by transfer_jobs
+    assert transfer_jobs([Cell(11, 3), Cell(32, 8)], ["set-transfer-actor", "bound"]) == [
+        (Cell(32, 8), ("set-transfer-actor",)),
+        (Cell(11, 3), ("set-transfer-actor",)),
+    ]
 
 
 def test_quick_sweep_is_certified_and_continues_without_recomputing(tmp_path: Path) -> None:
     main([*QUICK, "--output", str(tmp_path)])
     rows = written_rows(tmp_path)
     table = summary(rows).set_index("method")
-    assert set(table.index) == {"bound", "exact", "equal split", "RA", "GA", "twin-descent", "ccddpg-paper", "ccddpg"}
+    assert set(table.index) == {
+        *("bound", "exact", "equal split", "RA", "GA", "twin-descent", "ccddpg-paper", "ccddpg"),
+        *("set-actor", "set-exact-fill", "set-transfer-actor", "set-transfer-fill"),
+    }
+    # --quick transfers from N = 6 to N = 6: the loaded model decides exactly as the cell's own
+    assert table.loc["set-transfer-actor", "objective"] == table.loc["set-actor", "objective"]
+    assert table.loc["set-transfer-fill", "objective"] == table.loc["set-exact-fill", "objective"]
+    assert table.loc["set-exact-fill", "objective"] <= table.loc["set-actor", "objective"]
     assert (table["ratio_to_bound"] >= 1.0 - 1e-9).all()
     assert table.loc["exact", "proved_rate"] == 1.0 and table.loc["exact", "ratio_to_optimum"] == pytest.approx(1.0)
     assert (table.drop(index="bound")["ratio_to_optimum"] >= 1.0 - 1e-9).all()

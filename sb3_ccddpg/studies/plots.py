@@ -238,6 +238,10 @@ SCALE_COLORS = {
     "twin-descent": "tab:olive",
     "ccddpg-paper": "tab:cyan",
     "ccddpg": "tab:blue",
+    "set-actor": "tab:purple",
+    "set-exact-fill": "tab:pink",
+    "set-transfer-actor": "tab:brown",
+    "set-transfer-fill": "tab:orange",
 }
 
 

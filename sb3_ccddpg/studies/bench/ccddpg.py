@@ -3,7 +3,9 @@
 Printed in one run:
 
 - training steps/s of CC-DDPG as a ratio to SB3 ``DDPG("MlpPolicy")`` on the same env, budget and settings
-  (γ, learning rate, batch, buffer, noise and a [256, 256] network for both; target ≥ 0.9×);
+  (γ, learning rate, batch, buffer, noise and a [256, 256] network for both; target ≥ 0.9×), and of CC-DDPG with
+  the size-independent ``SetPolicy`` trained by expert iteration, with and without the critic
+  (:data:`SET_TRAININGS`);
 - the paper's variant's (its actor alone) mean objective on 1000 held-out states after each checkpoint budget (default
   20 000 and 50 000 steps), as ratios to the equal split and to RA.
 """
@@ -25,6 +27,11 @@ from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size
 
 #: The benchmark measures the paper's variant: its actor decides alone.
 PAPER: dict[str, Any] = {"decision": "actor"}
+#: The set policy's trainings whose speed is measured beside the paper's.
+SET_TRAININGS: dict[str, dict[str, Any]] = {
+    "SetPolicy, expert iteration": {"imitation_weight": 1.0, "critic_gradient": False},
+    "SetPolicy, expert iteration + critic": {"imitation_weight": 1.0},
+}
 
 
 def steps_per_second(model: DDPG, steps: int) -> float:
@@ -58,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         "gamma": 0.0,
     }
     fast_ddpg, fast_ccddpg = 0.0, 0.0
+    fast_set = dict.fromkeys(SET_TRAININGS, 0.0)
     for _ in range(args.speed_repeats):  # interleaved, so that a slow spell of the machine hits both
         ddpg = DDPG(
             "MlpPolicy",
@@ -70,11 +78,16 @@ def main(argv: list[str] | None = None) -> None:
         fast_ddpg = max(fast_ddpg, steps_per_second(ddpg, args.speed_steps))
         ccddpg = CCDDPG("CCDDPGPolicy", SatGroundEnv(config), seed=args.seed, policy_kwargs=PAPER, **shared)
         fast_ccddpg = max(fast_ccddpg, steps_per_second(ccddpg, args.speed_steps))
+        for name, training in SET_TRAININGS.items():
+            model = CCDDPG("SetPolicy", SatGroundEnv(config), seed=args.seed, policy_kwargs=PAPER, **shared, **training)
+            fast_set[name] = max(fast_set[name], steps_per_second(model, args.speed_steps))
     print(
         f"training speed, N = {config.n_uavs}: CC-DDPG {fast_ccddpg:.0f} steps/s, DDPG(MlpPolicy) {fast_ddpg:.0f} steps/s, "
         f"ratio {fast_ccddpg / fast_ddpg:.2f}x (target >= 0.9x)",
         flush=True,
     )
+    for name, speed in fast_set.items():
+        print(f"  CC-DDPG ({name}): {speed:.0f} steps/s, ratio to DDPG(MlpPolicy) {speed / fast_ddpg:.2f}x", flush=True)
 
     held_out = {"n_states": args.n_states, "seed": 1_000_000}
     equal = evaluate(EqualSplit(config), config, **held_out)["objective"].mean()

@@ -11,9 +11,15 @@ cell's methods are scored by the common harness on the same held-out states:
 - ``equal split``, ``RA``, ``GA`` (its budget in the table), ``twin-descent`` from the equal split (the
   descent of :class:`~sb3_ccddpg.solvers.search.TwinSearch` with no learned proposal);
 - ``ccddpg-paper`` (the paper's actor alone) and ``ccddpg`` (its default decision): one CC-DDPG trained per
-  cell for ``--train-steps`` steps, the two evaluated from the same training.
+  cell for ``--train-steps`` steps, the two evaluated from the same training;
+- ``set-actor`` and ``set-exact-fill``: CC-DDPG with the size-independent :class:`~sb3_ccddpg.set_policy.SetPolicy`
+  trained per cell by expert iteration (:data:`SET_HYPERPARAMETERS`), deciding alone or with the exact
+  channels and shares for its assignment;
+- ``set-transfer-actor`` and ``set-transfer-fill``: the same two decisions of the set model trained at
+  N = ``--transfer-n`` (same M and μ), loaded at this cell's N: what one model gives at sizes it was not
+  trained at (scored after every other job, since they need that training).
 
-Each (cell, method) is one job (a cell's two learned methods one job together); its per-state rows are
+Each (cell, method) is one job (a cell's learned methods of one training one job together); its per-state rows are
 written to ``--output``/rows/<cell>/<method>.csv when it finishes, and the trained agents live in
 ``--output``/runs/<cell> (checkpoints kept), so rerunning the same command continues where it stopped,
 ``--train-only`` trains the cells' agents without scoring anything, and ``--report`` writes the tables and
@@ -51,15 +57,49 @@ from sb3_ccddpg.studies.compare import decided_copy
 from sb3_ccddpg.studies.executors import add_ray_argument, job_executor
 from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg.studies.training import TrainSettings, resume, train
-from sb3_ccddpg_envs import Allocation, SatGroundConfig
+from sb3_ccddpg_envs import Allocation, SatGroundConfig, SatGroundEnv
 
 HELD_OUT_SEED = 1_000_000
 N_UAVS = (6, 11, 16, 24, 32, 48, 64)
 N_SATELLITES = (3, 5, 8)
 #: μ values beyond 0.5, per (N, M).
 EXTRA_MUS: dict[tuple[int, int], tuple[float, ...]] = {(32, 8): (0.1, 0.9)}
-METHODS = ("bound", "exact", "equal split", "RA", "GA", "twin-descent", "ccddpg-paper", "ccddpg")
-LEARNED = {"ccddpg-paper": "actor", "ccddpg": DEFAULT_DECISION}
+METHODS = (
+    "bound",
+    "exact",
+    "equal split",
+    "RA",
+    "GA",
+    "twin-descent",
+    "ccddpg-paper",
+    "ccddpg",
+    "set-actor",
+    "set-exact-fill",
+    "set-transfer-actor",
+    "set-transfer-fill",
+)
+#: The set policy's training in the sweep: expert iteration on the imitation loss alone (the best measured at
+#: N = 11 by ``bench quality``, docs/quality/set).
+SET_HYPERPARAMETERS: dict[str, Any] = {
+    "policy": "SetPolicy",
+    "imitation_weight": 1.0,
+    "critic_gradient": False,
+    "policy_kwargs": {"decision": "actor"},
+}
+#: Each training's agent and constructor arguments, and the suffix of its run folder.
+TRAININGS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "paper": ("ccddpg-paper", {}, ""),
+    "set": ("ccddpg", SET_HYPERPARAMETERS, "-set"),
+}
+#: Each learned method's training and decision mode (``set-transfer``: the set training of another N).
+LEARNED = {
+    "ccddpg-paper": ("paper", "actor"),
+    "ccddpg": ("paper", DEFAULT_DECISION),
+    "set-actor": ("set", "actor"),
+    "set-exact-fill": ("set", "exact-fill"),
+    "set-transfer-actor": ("set-transfer", "actor"),
+    "set-transfer-fill": ("set-transfer", "exact-fill"),
+}
 #: Defaults of ``--quick``.
 QUICK: dict[str, Any] = {
     "n_uavs": [6, 11],
@@ -68,6 +108,7 @@ QUICK: dict[str, Any] = {
     "n_states_large": 10,
     "ga_evaluations": 200,
     "train_steps": 500,
+    "transfer_n": 6,
 }
 
 
@@ -108,8 +149,9 @@ class Budgets:
     :param ga_evaluations: GA evaluations per state
     :param exact_seconds: time limit of the branch-and-bound per state (s)
     :param exact_max_n: largest N the branch-and-bound is run at
-    :param train_steps: CC-DDPG training steps per cell
+    :param train_steps: CC-DDPG training steps per cell (each training)
     :param seed: training seed
+    :param transfer_n: N of the set model the transfer methods load at every N
     """
 
     n_states: int = 200
@@ -119,6 +161,7 @@ class Budgets:
     exact_max_n: int = 24
     train_steps: int = 20_000
     seed: int = 0
+    transfer_n: int = 32
 
     def states(self, cell: Cell) -> int:
         """Held-out states of a cell."""
@@ -146,15 +189,20 @@ class _Exact:
         return solution.allocation
 
 
-def _trained(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, float]:
-    """The cell's CC-DDPG (trained or resumed to ``train_steps``) and its training wall time (s)."""
+def _trained(cell: Cell, budgets: Budgets, output: Path, training: str = "paper") -> tuple[CCDDPG, float]:
+    """The cell's CC-DDPG of a training (trained or resumed to ``train_steps``) and its training wall time (s).
+
+    :param training: one of :data:`TRAININGS`
+    """
     th.set_num_threads(1)  # one core per job
-    run_dir = output / "runs" / cell.name
+    algorithm, hyperparameters, suffix = TRAININGS[training]
+    run_dir = output / "runs" / f"{cell.name}{suffix}"
     timing = run_dir / "train_seconds.json"
     spent = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
     start = time.perf_counter()
     settings = TrainSettings(
-        algorithm="ccddpg-paper",
+        algorithm=algorithm,
+        hyperparameters=hyperparameters,
         n_uavs=cell.n_uavs,
         mu=cell.mu,
         steps=budgets.train_steps,
@@ -218,8 +266,14 @@ def run_job(cell: Cell, method: str, budgets: Budgets, output: Path) -> pd.DataF
         elif method == "twin-descent":
             solver = SearchFromEqualSplit(config, "twin-descent")
         else:
-            model, extra["train_s"] = _trained(cell, budgets, output)
-            solver = agent_method(decided_copy(model, LEARNED[method], config), "ccddpg", config, method)
+            training, decision = LEARNED[method]
+            if training == "set-transfer":
+                source_cell = dataclasses.replace(cell, n_uavs=budgets.transfer_n)
+                source, extra["train_s"] = _trained(source_cell, budgets, output, "set")
+                model = source.resized(SatGroundEnv(config))
+            else:
+                model, extra["train_s"] = _trained(cell, budgets, output, training)
+            solver = agent_method(decided_copy(model, decision, config), "ccddpg", config, method)
         frame = evaluate(solver, config, n_states, HELD_OUT_SEED)[["objective", "C6_ok", "C7_ok", "decision_time_s"]]
         if isinstance(solver, _Exact):
             extra["proved"] = solver.proved
@@ -327,16 +381,23 @@ def jobs(selected: list[Cell], methods: list[str], budgets: Budgets) -> list[tup
     one per other method; the exact solver only up to ``exact_max_n``."""
     listed: list[tuple[Cell, tuple[str, ...]]] = []
     for cell in selected:
-        learned = tuple(method for method in methods if method in LEARNED)
-        if learned:
-            listed.append((cell, learned))
+        for training in TRAININGS:
+            learned = tuple(method for method in methods if LEARNED.get(method, ("",))[0] == training)
+            if learned:
+                listed.append((cell, learned))
         listed += [
             (cell, (method,))
             for method in methods
             if method not in LEARNED and (method != "exact" or cell.n_uavs <= budgets.exact_max_n)
         ]
-    order = {"ccddpg": 0, "ccddpg-paper": 0, "GA": 1, "exact": 2}
+    order = {"ccddpg": 0, "ccddpg-paper": 0, "set-actor": 0, "set-exact-fill": 0, "GA": 1, "exact": 2}
     return sorted(listed, key=lambda job: (order.get(job[1][0], len(order)), _largest_first(job[0])))
+
+
+def transfer_jobs(selected: list[Cell], methods: list[str]) -> list[tuple[Cell, tuple[str, ...]]]:
+    """The transfer methods' jobs, one per cell: run after :func:`jobs`, whose set trainings they load."""
+    transfer = tuple(method for method in methods if LEARNED.get(method, ("",))[0] == "set-transfer")
+    return [(cell, transfer) for cell in sorted(selected, key=_largest_first)] if transfer else []
 
 
 def _largest_first(cell: Cell) -> tuple[int, int]:
@@ -370,16 +431,20 @@ def main(argv: list[str] | None = None) -> None:
     selected = cells(args.n_uavs, args.n_satellites)
     if args.train_only:
         with job_executor(args.n_jobs, args.ray_address) as pool:
-            trainings = [pool.submit(_trained, cell, budgets, args.output) for cell in sorted(selected, key=_largest_first)]
+            trainings = [
+                pool.submit(_trained, cell, budgets, args.output, training)
+                for cell in sorted(selected, key=_largest_first)
+                for training in TRAININGS
+            ]
             for training in tqdm(trainings, desc="training runs"):
                 training.result()
         return
     if not args.report:
-        todo = jobs(selected, args.methods, budgets)
-        with job_executor(args.n_jobs, args.ray_address) as pool:
-            futures = [pool.submit(run_jobs, cell, methods, budgets, args.output) for cell, methods in todo]
-            for future in tqdm(futures, desc="scale jobs"):
-                future.result()
+        for todo in (jobs(selected, args.methods, budgets), transfer_jobs(selected, args.methods)):
+            with job_executor(args.n_jobs, args.ray_address) as pool:
+                futures = [pool.submit(run_jobs, cell, methods, budgets, args.output) for cell, methods in todo]
+                for future in tqdm(futures, desc="scale jobs"):
+                    future.result()
     table = report(args.output, budgets)
     print(overview_markdown(table, budgets))
     print(f"results in {args.output}")
