@@ -25,7 +25,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 from torch.nn import functional as F
 
 from sb3_ccddpg.solvers.search import TwinSearch
-from sb3_ccddpg_envs import SatGroundConfig
+from sb3_ccddpg_envs import SatGroundConfig, allocation_cost, encode, project
+from sb3_ccddpg_envs.reference import equal_split
 
 __all__ = ["TEACHER", "TeacherReplayBuffer", "TeacherSamples", "imitation_loss", "matched_labels"]
 
@@ -57,6 +58,9 @@ class TeacherReplayBuffer(ReplayBuffer):
     :param optimize_memory_usage: SB3's memory-efficient variant
     :param handle_timeout_termination: SB3's timeout handling
     :param decision_config: the env configuration the teacher scores with (``CCDDPG`` passes its env's)
+    :param from_equal_split: also descend from the equal split's assignment and keep the better of the two
+        targets (twice the teacher's time): from an untrained actor's assignment (often every UAV on one
+        satellite) a descent of at most 10 single-UAV moves cannot reach a good partition at large N
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class TeacherReplayBuffer(ReplayBuffer):
         handle_timeout_termination: bool = True,
         *,
         decision_config: SatGroundConfig,
+        from_equal_split: bool = False,
     ) -> None:
         super().__init__(
             buffer_size,
@@ -81,6 +86,7 @@ class TeacherReplayBuffer(ReplayBuffer):
             handle_timeout_termination=handle_timeout_termination,
         )
         self.teacher = TwinSearch(decision_config, TEACHER)
+        self.from_equal_split = from_equal_split
         self.teacher_actions = np.zeros_like(self.actions)
 
     def add(
@@ -93,8 +99,28 @@ class TeacherReplayBuffer(ReplayBuffer):
         infos: list[dict[str, Any]],
     ) -> None:
         """SB3's ``add``, and the teacher's action for the same transition."""
-        self.teacher_actions[self.pos] = self.teacher.refine(obs, action).reshape(self.n_envs, -1)
+        target = self.teacher.refine(obs, action).reshape(self.n_envs, -1)
+        if self.from_equal_split:
+            target = self._better(obs.reshape(self.n_envs, -1), target)
+        self.teacher_actions[self.pos] = target
         super().add(obs, next_obs, action, reward, done, infos)
+
+    def _better(self, observations: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Per env, the better on the twin's state of ``targets`` and the descent from the equal split."""
+        config = self.teacher.config
+        start = equal_split(config)
+        better = targets.copy()
+        for k, (observation, target) in enumerate(zip(observations, targets, strict=True)):
+            data = observation[: config.n_uavs] * config.data_mb_range[1]
+            mu = float(observation[config.n_uavs]) if config.observe_mu else config.mu
+            candidate = encode(self.teacher.best(data, mu, start), config.channels_total)
+            allocations = [
+                project(action, config.n_uavs, config.n_satellites, config.channels_total) for action in (target, candidate)
+            ]
+            scores = [float(allocation_cost(config, data, allocation, mu)["objective"]) for allocation in allocations]
+            if scores[1] < scores[0]:
+                better[k] = candidate
+        return better
 
     def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> TeacherSamples:  # type: ignore[override]
         # SB3 draws the env index of each sample inside _get_samples: draw it here, with the same generator, so

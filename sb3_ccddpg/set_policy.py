@@ -39,7 +39,7 @@ from sb3_ccddpg.torch_layers import ALPHA0_INIT, ALPHA_INIT, LearnableScale, che
 from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.feasibility import column_argmax, rescale_sum
 
-__all__ = ["MAX_SATELLITES", "SetActor", "SetCritic", "SetPolicy", "uav_tokens"]
+__all__ = ["MAX_SATELLITES", "SetActor", "SetCritic", "SetPolicy", "rank_cycle", "uav_tokens"]
 
 #: Satellite slots a set policy has by default (the largest M of the scale sweeps).
 MAX_SATELLITES = 8
@@ -63,6 +63,19 @@ def uav_tokens(obs: th.Tensor, n_uavs: int) -> th.Tensor:
     if obs.shape[1] > n_uavs:  # μ observed
         features.append(obs[:, n_uavs:].expand_as(data))
     return th.stack(features, dim=-1)
+
+
+def rank_cycle(obs: th.Tensor, n_uavs: int, n_satellites: int, max_satellites: int) -> th.Tensor:
+    """Each UAV's rank by data size modulo 2M, one-hot over ``2 · max_satellites`` entries.
+
+    With it a dealing of the UAVs in size order (round robin, or the snake order that balances sums) is a
+    function of one token; from the rank in [0, 1] alone such a function oscillates N / M times over the range.
+
+    :param obs: observations, shape ``(batch, N)`` or ``(batch, N + 1)``
+    :return: shape ``(batch, N, 2 · max_satellites)``
+    """
+    rank = obs[:, :n_uavs].argsort(dim=1).argsort(dim=1)
+    return th.nn.functional.one_hot(rank % (2 * n_satellites), 2 * max_satellites).to(obs.dtype)
 
 
 def _token_width(observation_space: spaces.Space, n_uavs: int) -> int:
@@ -115,6 +128,7 @@ class SetActor(Actor):
     :param alpha0_init: initial α0 in (0, 1) (the state's contribution starts at zero)
     :param alpha_init: initial row scale in (0, 1)
     :param learnable_scales: whether the scales are learned
+    :param rank_cycles: add :func:`rank_cycle` to each UAV's token
     :param activation_fn: kept for SB3's interface
     :param normalize_images: kept for SB3's interface
     """
@@ -133,6 +147,7 @@ class SetActor(Actor):
         alpha0_init: float = ALPHA0_INIT,
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
+        rank_cycles: bool = False,
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
     ) -> None:
@@ -149,8 +164,10 @@ class SetActor(Actor):
         )
         self.n_uavs, self.n_satellites, self.max_satellites = n_uavs, n_satellites, max_satellites
         self.alpha0_init, self.alpha_init, self.learnable_scales = alpha0_init, alpha_init, learnable_scales
+        self.rank_cycles = rank_cycles
         width = net_arch[0] if net_arch else 64
-        self.mu = _MixedTokens(_token_width(observation_space, n_uavs), width)  # type: ignore[assignment]
+        token_width = _token_width(observation_space, n_uavs) + (2 * max_satellites if rank_cycles else 0)
+        self.mu = _MixedTokens(token_width, width)  # type: ignore[assignment]
         self.channel_weight = nn.Linear(width, 1)
         self.share_weight = nn.Linear(width, 1)
         self.slot_key = nn.Linear(width, width)
@@ -169,6 +186,7 @@ class SetActor(Actor):
             alpha0_init=self.alpha0_init,
             alpha_init=self.alpha_init,
             learnable_scales=self.learnable_scales,
+            rank_cycles=self.rank_cycles,
         )
         return data
 
@@ -190,7 +208,10 @@ class SetActor(Actor):
             ``shares`` (each UAV's CPU share of its satellite, ``(batch, N)``), ``cpu_share`` (ρ, ``(batch, M, N)``),
             ``alpha0`` (``(batch, 1)``) and ``row_scales`` (``(batch, M)``)
         """
-        tokens = self.mu(uav_tokens(obs.float(), self.n_uavs))  # (B, N, W)
+        features = uav_tokens(obs.float(), self.n_uavs)
+        if self.rank_cycles:
+            features = th.cat([features, rank_cycle(obs.float(), self.n_uavs, self.n_satellites, self.max_satellites)], dim=-1)
+        tokens = self.mu(features)  # (B, N, W)
         pooled = tokens.mean(dim=1)
         # Floors keep a saturated network feasible: α0 = 0 or all-zero weights would hand out no channel at all.
         alpha0 = self.channel_scale(pooled).clamp(min=MIN_ALPHA0)
@@ -339,6 +360,7 @@ class SetPolicy(TwinDecisions, TD3Policy):
     :param alpha0_init: initial α0 in (0, 1)
     :param alpha_init: initial row scale in (0, 1)
     :param learnable_scales: whether the scales are learned (and depend on the state)
+    :param rank_cycles: add each UAV's size rank modulo 2M to the actor's tokens (:func:`rank_cycle`)
     :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS` (see ``CCDDPGPolicy``)
     :param decision_config: the env configuration the refinement scores with; unused with ``"actor"``
     :param activation_fn: kept for SB3's interface
@@ -366,6 +388,7 @@ class SetPolicy(TwinDecisions, TD3Policy):
         alpha0_init: float = ALPHA0_INIT,
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
+        rank_cycles: bool = False,
         decision: str = DEFAULT_DECISION,
         decision_config: SatGroundConfig | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
@@ -387,6 +410,7 @@ class SetPolicy(TwinDecisions, TD3Policy):
             "alpha0_init": alpha0_init,
             "alpha_init": alpha_init,
             "learnable_scales": learnable_scales,
+            "rank_cycles": rank_cycles,
         }
         super().__init__(
             observation_space,

@@ -15,7 +15,8 @@ from sb3_ccddpg import CCDDPG
 from sb3_ccddpg.expert_iteration import TeacherReplayBuffer, imitation_loss, matched_labels
 from sb3_ccddpg.set_policy import MAX_SATELLITES, SetPolicy
 from sb3_ccddpg.solvers.search import TwinSearch
-from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, observe
+from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, allocation_cost, observe, project
+from sb3_ccddpg_envs.reference import equal_split
 from tests.test_ccddpg import _RecordSampledActions, assert_feasible_fixed_point
 
 SMALL = {"learning_starts": 30, "batch_size": 16, "seed": 1}
@@ -31,10 +32,12 @@ def observations(config: SatGroundConfig, n_states: int, seed: int = 0) -> np.nd
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 20), st.integers(1, MAX_SATELLITES), st.integers(0, 2**31 - 1), st.integers(1, 8))
-def test_set_actor_outputs_are_feasible_fixed_points(n_uavs: int, n_satellites: int, seed: int, batch: int) -> None:
+@given(st.integers(1, 20), st.integers(1, MAX_SATELLITES), st.integers(0, 2**31 - 1), st.integers(1, 8), st.booleans())
+def test_set_actor_outputs_are_feasible_fixed_points(
+    n_uavs: int, n_satellites: int, seed: int, batch: int, rank_cycles: bool
+) -> None:
     th.manual_seed(seed)
-    model = set_model(n_uavs, n_satellites, policy_kwargs={"decision": "actor"})
+    model = set_model(n_uavs, n_satellites, policy_kwargs={"decision": "actor", "rank_cycles": rank_cycles})
     with th.no_grad():
         for parameter in model.actor.parameters():  # far from the initial weights too
             parameter.add_(3.0 * th.randn_like(parameter))
@@ -51,8 +54,9 @@ def test_explored_actions_are_feasible_and_stored_as_executed() -> None:
         assert_feasible_fixed_point(actions, 5, 3)
 
 
-def test_the_actor_is_equivariant_and_the_critic_invariant_under_relabelling() -> None:
-    model = set_model(n_uavs=7, policy_kwargs={"decision": "actor"})
+@pytest.mark.parametrize("rank_cycles", [False, True])
+def test_the_actor_is_equivariant_and_the_critic_invariant_under_relabelling(rank_cycles: bool) -> None:
+    model = set_model(n_uavs=7, policy_kwargs={"decision": "actor", "rank_cycles": rank_cycles})
     obs = th.as_tensor(observations(model.env_config, 16), dtype=th.float32)
     order = th.as_tensor(np.random.default_rng(1).permutation(7))
     with th.no_grad():
@@ -146,3 +150,23 @@ def test_imitation_needs_the_set_policy() -> None:
     with pytest.raises(ValueError, match="imitation_weight > 0 needs policy 'SetPolicy'"):
         CCDDPG("CCDDPGPolicy", SatGroundEnv(n_uavs=5), imitation_weight=1.0)
     assert issubclass(CCDDPG.policy_aliases["SetPolicy"], SetPolicy)
+
+
+def test_the_two_start_teacher_keeps_the_better_descent() -> None:
+    model = set_model(imitation_weight=1.0, replay_buffer_kwargs={"from_equal_split": True})
+    model.learn(40)
+    buffer, config = model.replay_buffer, model.env_config
+    assert isinstance(buffer, TeacherReplayBuffer) and buffer.from_equal_split
+    teacher = TwinSearch(config, "twin-descent")
+    for position in range(buffer.pos):
+        observation, action = buffer.observations[position, 0], buffer.actions[position, 0]
+        data = observation * config.data_mb_range[1]
+        from_action = teacher.refine(observation, action)
+        scores = [
+            float(allocation_cost(config, data, project(target, 5, 3, 32), config.mu)["objective"])
+            for target in (buffer.teacher_actions[position, 0], from_action)
+        ]
+        from_split = teacher.best(data, config.mu, equal_split(config))
+        split_score = float(allocation_cost(config, data, from_split, config.mu)["objective"])
+        assert scores[0] <= scores[1] * (1 + 1e-6)  # never worse than the descent from the executed action
+        assert scores[0] <= split_score * (1 + 1e-6)  # nor than the one from the equal split (float32 actions)

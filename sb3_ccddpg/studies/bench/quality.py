@@ -64,6 +64,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "set-expert": {"policy": "SetPolicy", "imitation_weight": 1.0},
     "set-expert-lambda10": {"policy": "SetPolicy", "imitation_weight": 10.0},
     "set-imitation-only": {"policy": "SetPolicy", "imitation_weight": 1.0, "critic_gradient": False},
+    "set-imitation-only-rank": {
+        "policy": "SetPolicy",
+        "imitation_weight": 1.0,
+        "critic_gradient": False,
+        "policy_kwargs": {"rank_cycles": True},
+    },
 }
 #: Variants that change an option only CC-DDPG has.
 CCDDPG_ONLY_VARIANTS = (
@@ -74,6 +80,7 @@ CCDDPG_ONLY_VARIANTS = (
     "set-expert",
     "set-expert-lambda10",
     "set-imitation-only",
+    "set-imitation-only-rank",
 )
 
 

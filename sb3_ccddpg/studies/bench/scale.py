@@ -79,12 +79,13 @@ METHODS = (
     "set-transfer-fill",
 )
 #: The set policy's training in the sweep: expert iteration on the imitation loss alone (the best measured at
-#: N = 11 by ``bench quality``, docs/quality/set).
+#: N = 11 by ``bench quality``, docs/quality/set), with the rank cycles in the actor's tokens (without them the
+#: actor's assignments fall apart at N ≥ 16, M = 8: docs/scale/set).
 SET_HYPERPARAMETERS: dict[str, Any] = {
     "policy": "SetPolicy",
     "imitation_weight": 1.0,
     "critic_gradient": False,
-    "policy_kwargs": {"decision": "actor"},
+    "policy_kwargs": {"decision": "actor", "rank_cycles": True},
 }
 #: Each training's agent and constructor arguments, and the suffix of its run folder.
 TRAININGS: dict[str, tuple[str, dict[str, Any], str]] = {
