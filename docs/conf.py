@@ -26,6 +26,9 @@ GENERATED_TITLES = {
     "compare/n11/summary": "Comparison at N = 11 (`compare --n-uavs 11`)",
     "compare/n6/summary": "Comparison at N = 6 (`compare --n-uavs 6`)",
     "compare/heads/heads": "The heads tables (`bench heads`)",
+    "quality/set/quality": "The set policy's quality tables (`bench quality`)",
+    "scale/set/scale": "The set policy's scale tables (`bench scale`)",
+    "scale/set/scale-without-rank-cycles": "The set policy's scale tables without rank cycles (`bench scale`)",
 }
 html_theme = "sphinx_rtd_theme"
 html_title = f"sb3-ccddpg {release}"
