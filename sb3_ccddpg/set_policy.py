@@ -2,8 +2,9 @@
 
 The paper's actor maps the N data sizes through an MLP to N + M·N outputs, so its weights fix N and M, and the
 satellite labels it learns are arbitrary (satellites are identical, spec §5a). :class:`SetActor` instead reads
-one *token* per UAV (its data size, where it ranks, the set's mean and spread, μ when observed), mixes the tokens
-by set layers (each UAV sees the set's mean and maximum), and decides per UAV with shared weights:
+one *token* per UAV (its data size, where it ranks, the set's mean and spread, μ when observed; with
+``rank_cycles`` its size rank modulo 2M, :func:`rank_cycle`), mixes the tokens by set layers (each UAV sees
+the set's mean and maximum), and decides per UAV with shared weights:
 
 - channels: a positive weight per UAV, normalised over the UAVs, times a state-dependent α0 (from the pooled
   tokens): the fractions sum to α0 < 1 (C5);
@@ -14,11 +15,12 @@ by set layers (each UAV sees the set's mean and maximum), and decides per UAV wi
   row sums, which vary with the state): rows sum to less than 1 (C2).
 
 Every output is feasible by construction, like the paper's heads, and the same weights serve any N and any
-M ≤ ``max_satellites`` (:func:`for_size`). The slots break the satellites' symmetry only as a naming: which slot a
-group gets is arbitrary, which is why the imitation loss (:mod:`sb3_ccddpg.expert_iteration`) matches labels
-before it compares. :class:`SetCritic` scores an allocation by the same kind of tokens (each UAV's data, channel
-fraction and share, and its satellite group's size, load and total share): it is invariant to the order of the
-UAVs and to satellite labels, and its weights do not depend on N either.
+M ≤ ``max_satellites`` (:meth:`~sb3_ccddpg.ccddpg.CCDDPG.resized`, which ``CCDDPG.load`` applies). The slots
+break the satellites' symmetry only as a naming: which slot a group gets is arbitrary, which is why the imitation
+loss (:mod:`sb3_ccddpg.expert_iteration`) matches labels before it compares. :class:`SetCritic` scores an
+allocation by the same kind of tokens (each UAV's data, channel fraction and share, and its satellite group's
+size, load and total share): it is invariant to the order of the UAVs and to satellite labels, and its weights
+do not depend on N either.
 """
 
 from __future__ import annotations
