@@ -19,7 +19,7 @@ from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.decode import canonical_action
 
-__all__ = ["ConstrainedOffPolicy", "feasible_action", "with_default_decision"]
+__all__ = ["ConstrainedOffPolicy", "feasible_action", "satground_config", "with_default_decision"]
 
 
 def with_default_decision(policy_kwargs: dict[str, Any] | None, env: Any = "SatGround-v0") -> dict[str, Any]:
@@ -37,9 +37,16 @@ def with_default_decision(policy_kwargs: dict[str, Any] | None, env: Any = "SatG
 def _is_satground(env: Any) -> bool:
     if isinstance(env, str):
         return env.split(":")[-1].startswith("SatGround")
+    return satground_config(env) is not None
+
+
+def satground_config(env: Any) -> SatGroundConfig | None:
+    """The ``SatGroundConfig`` of an env instance, a ``VecEnv`` of them or a wrapper; ``None`` if it has none."""
     if isinstance(env, VecEnv):
-        return env.has_attr("config") and isinstance(env.get_attr("config")[0], SatGroundConfig)
-    return isinstance(getattr(getattr(env, "unwrapped", env), "config", None), SatGroundConfig)
+        config = env.get_attr("config")[0] if env.has_attr("config") else None
+    else:
+        config = getattr(getattr(env, "unwrapped", env), "config", None)
+    return config if isinstance(config, SatGroundConfig) else None
 
 
 def feasible_action(action: np.ndarray, n_uavs: int, n_satellites: int, budget_scale: bool = True) -> np.ndarray:

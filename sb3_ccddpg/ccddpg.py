@@ -14,13 +14,11 @@ from stable_baselines3.common.noise import ActionNoise, NormalActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.vec_env import VecEnv
 
-from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy, with_default_decision
+from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy, satground_config, with_default_decision
 from sb3_ccddpg.expert_iteration import TeacherReplayBuffer, imitation_loss
 from sb3_ccddpg.policies import CCDDPGPolicy, ConstrainedActor
 from sb3_ccddpg.set_policy import SetActor, SetPolicy, check_satellite_slots
-from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.decode import action_size
 
 SelfCCDDPG = TypeVar("SelfCCDDPG", bound="CCDDPG")
@@ -231,7 +229,7 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
         :return: a new model attached to ``env``
         :raises ValueError: naming both sizes, when the policy's weights cannot serve ``env``'s
         """
-        config = _satground_config(env)
+        config = satground_config(env)
         if config is None:
             raise ValueError(f"resized needs a SatGround-v0 env (its config gives N and M), got {env!r}")
         n_uavs, n_satellites = self.policy_kwargs["n_uavs"], self.policy_kwargs["n_satellites"]
@@ -289,7 +287,7 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
         :meth:`resized` for it (a ``SetPolicy``'s weights serve any N; others raise naming both sizes)."""
         if env is not None and not isinstance(path, io.BufferedIOBase):
             data, _, _ = load_from_zip_file(path, load_data=True, custom_objects=custom_objects, device=device)
-            config = _satground_config(env)
+            config = satground_config(env)
             saved = (data or {}).get("policy_kwargs", {})
             if config is not None and (saved.get("n_uavs"), saved.get("n_satellites")) != (config.n_uavs, config.n_satellites):
                 model = super().load(path, env=None, device=device, custom_objects=custom_objects, **kwargs)
@@ -321,12 +319,3 @@ class CCDDPG(ConstrainedOffPolicy, DDPG):
             reset_num_timesteps=reset_num_timesteps,
             progress_bar=progress_bar,
         )
-
-
-def _satground_config(env: GymEnv) -> SatGroundConfig | None:
-    """The ``SatGroundConfig`` of an env (an instance, a ``VecEnv`` or a wrapper); ``None`` if it has none."""
-    if isinstance(env, VecEnv):
-        config = env.get_attr("config")[0] if env.has_attr("config") else None
-    else:
-        config = getattr(getattr(env, "unwrapped", env), "config", None)
-    return config if isinstance(config, SatGroundConfig) else None
