@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sb3_ccddpg.studies.bench.scale import Budgets, Cell, cells, jobs, main, summary, transfer_jobs, written_rows
+from sb3_ccddpg.studies.bench.scale import (
+    Budgets,
+    Cell,
+    cells,
+    jobs,
+    main,
+    mixed_trainings,
+    summary,
+    transfer_jobs,
+    written_rows,
+)
 
 QUICK = ["--quick", "--n-uavs", "6", "--n-satellites", "3", "--n-states", "6", "--train-steps", "300"]
 
@@ -23,10 +34,17 @@ def test_cells_and_jobs_follow_the_sweep() -> None:
     with_set = jobs([Cell(11, 3)], ["bound", "set-actor", "set-exact-fill", "set-transfer-actor"], Budgets())
     assert (Cell(11, 3), ("set-actor", "set-exact-fill")) in with_set
     assert not any("set-transfer-actor" in methods for _, methods in with_set)  # scored after, by transfer_jobs
-    assert transfer_jobs([Cell(11, 3), Cell(32, 8)], ["set-transfer-actor", "bound"]) == [
-        (Cell(32, 8), ("set-transfer-actor",)),
-        (Cell(11, 3), ("set-transfer-actor",)),
+    assert transfer_jobs([Cell(11, 3), Cell(32, 8)], ["set-transfer-actor", "set-mixed-fill", "bound"]) == [
+        (Cell(32, 8), ("set-transfer-actor", "set-mixed-fill")),
+        (Cell(11, 3), ("set-transfer-actor", "set-mixed-fill")),
     ]
+    # one mixed training per (M, μ), only when a mixed method is asked for
+    assert mixed_trainings([Cell(11, 8), Cell(32, 8), Cell(32, 8, 0.1), Cell(11, 3)], ["set-mixed-actor"]) == [
+        Cell(32, 8),
+        Cell(32, 8, 0.1),
+        Cell(11, 3),
+    ]
+    assert mixed_trainings([Cell(11, 8)], ["set-actor"]) == []
 
 
 def test_quick_sweep_is_certified_and_continues_without_recomputing(tmp_path: Path) -> None:
@@ -35,8 +53,12 @@ def test_quick_sweep_is_certified_and_continues_without_recomputing(tmp_path: Pa
     table = summary(rows).set_index("method")
     assert set(table.index) == {
         *("bound", "exact", "equal split", "RA", "GA", "twin-descent", "ccddpg-paper", "ccddpg"),
-        *("set-actor", "set-exact-fill", "set-transfer-actor", "set-transfer-fill"),
+        *("set-actor", "set-exact-fill", "set-transfer-actor", "set-transfer-fill", "set-mixed-actor", "set-mixed-fill"),
     }
+    # --quick mixes N = 6 and 11: one model, kept with its sizes, decides at this cell's N = 6
+    assert json.loads((tmp_path / "runs" / "mixed_m3_mu0.5" / "train_seconds.json").read_text())["sizes"] == [6, 11]
+    assert table.loc["set-mixed-fill", "objective"] <= table.loc["set-mixed-actor", "objective"]
+    assert table.loc["set-mixed-actor", "train_s"] > 0
     # --quick transfers from N = 6 to N = 6: the loaded model decides exactly as the cell's own
     assert table.loc["set-transfer-actor", "objective"] == table.loc["set-actor", "objective"]
     assert table.loc["set-transfer-fill", "objective"] == table.loc["set-exact-fill", "objective"]

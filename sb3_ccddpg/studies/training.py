@@ -112,16 +112,21 @@ def save_checkpoint(model: BaseAlgorithm, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     steps = model.num_timesteps
     model_path = folder / f"model_{steps}_steps.zip"
-    _save_atomically(model.save, model_path)
+    save_atomically(model.save, model_path)
     if isinstance(model, OffPolicyAlgorithm):
-        _save_atomically(model.save_replay_buffer, folder / f"replay_buffer_{steps}_steps.pkl")
+        save_atomically(model.save_replay_buffer, folder / f"replay_buffer_{steps}_steps.pkl")
         for old in folder.glob("replay_buffer_*_steps.pkl"):
             if old.name != f"replay_buffer_{steps}_steps.pkl":
                 old.unlink()
     return model_path
 
 
-def _save_atomically(save: Any, path: Path) -> None:
+def save_atomically(save: Any, path: Path) -> None:
+    """Call ``save`` on a temporary file beside ``path``, then move it into place (no half-written file).
+
+    :param save: a function of one path, e.g. ``model.save``
+    :param path: the file's final path, with its suffix (SB3's ``save`` adds none when the path has one)
+    """
     temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
     save(temporary)
     os.replace(temporary, path)
@@ -226,5 +231,5 @@ def _learn(model: BaseAlgorithm, settings: TrainSettings, run_dir: Path, total: 
         )
     if not (checkpoints / f"model_{model.num_timesteps}_steps.zip").exists():
         save_checkpoint(model, checkpoints)
-    _save_atomically(model.save, run_dir / "model.zip")
+    save_atomically(model.save, run_dir / "model.zip")
     return model

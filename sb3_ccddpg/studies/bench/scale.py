@@ -17,7 +17,11 @@ cell's methods are scored by the common harness on the same held-out states:
   channels and shares for its assignment;
 - ``set-transfer-actor`` and ``set-transfer-fill``: the same two decisions of the set model trained at
   N = ``--transfer-n`` (same M and μ), loaded at this cell's N: what one model gives at sizes it was not
-  trained at (scored after every other job, since they need that training).
+  trained at (scored after every other job, since they need that training);
+- ``set-mixed-actor`` and ``set-mixed-fill``: the same two decisions of one set model trained across the sizes
+  ``--mixed-n`` in turn (same M and μ; :func:`~sb3_ccddpg.size_mixing.learn_across_sizes`, ``--train-steps``
+  at each size), loaded at this cell's N: one model for every size (trained before the transfer jobs, one
+  training per (M, μ); not resumable: a stopped mixed training starts again).
 
 Each (cell, method) is one job (a cell's learned methods of one training one job together); its per-state rows are
 written to ``--output``/rows/<cell>/<method>.csv when it finishes, and the trained agents live in
@@ -46,9 +50,10 @@ from numpy.typing import NDArray
 from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
-from sb3_ccddpg.agents import agent_method
+from sb3_ccddpg.agents import agent_method, make_agent
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, held_out_states
+from sb3_ccddpg.size_mixing import learn_across_sizes
 from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.solvers.bounds import lower_bound
 from sb3_ccddpg.solvers.oracle import Oracle
@@ -56,7 +61,7 @@ from sb3_ccddpg.solvers.search import DEFAULT_DECISION, SearchFromEqualSplit
 from sb3_ccddpg.studies.compare import decided_copy
 from sb3_ccddpg.studies.executors import add_ray_argument, job_executor
 from sb3_ccddpg.studies.reporting import write_atomically
-from sb3_ccddpg.studies.training import TrainSettings, resume, train
+from sb3_ccddpg.studies.training import TrainSettings, resume, save_atomically, train
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, SatGroundEnv
 
 HELD_OUT_SEED = 1_000_000
@@ -77,6 +82,8 @@ METHODS = (
     "set-exact-fill",
     "set-transfer-actor",
     "set-transfer-fill",
+    "set-mixed-actor",
+    "set-mixed-fill",
 )
 #: The set policy's training in the sweep: expert iteration on the imitation loss alone (the best measured at
 #: N = 11 by ``bench quality``, docs/quality/set), with the rank cycles in the actor's tokens (without them the
@@ -92,7 +99,8 @@ TRAININGS: dict[str, tuple[str, dict[str, Any], str]] = {
     "paper": ("ccddpg-paper", {}, ""),
     "set": ("ccddpg", SET_HYPERPARAMETERS, "-set"),
 }
-#: Each learned method's training and decision mode (``set-transfer``: the set training of another N).
+#: Each learned method's training and decision mode (``set-transfer``: the set training of another N;
+#: ``set-mixed``: one set training across the sizes ``Budgets.mixed_n``).
 LEARNED = {
     "ccddpg-paper": ("paper", "actor"),
     "ccddpg": ("paper", DEFAULT_DECISION),
@@ -100,7 +108,13 @@ LEARNED = {
     "set-exact-fill": ("set", "exact-fill"),
     "set-transfer-actor": ("set-transfer", "actor"),
     "set-transfer-fill": ("set-transfer", "exact-fill"),
+    "set-mixed-actor": ("set-mixed", "actor"),
+    "set-mixed-fill": ("set-mixed", "exact-fill"),
 }
+#: The trainings that load another cell's (or several cells') model, scored after every other job.
+LOADED_TRAININGS = ("set-transfer", "set-mixed")
+#: Env steps of one size's turn in a mixed training.
+MIXED_TURN_STEPS = 1000
 #: Defaults of ``--quick``.
 QUICK: dict[str, Any] = {
     "n_uavs": [6, 11],
@@ -110,6 +124,7 @@ QUICK: dict[str, Any] = {
     "ga_evaluations": 200,
     "train_steps": 500,
     "transfer_n": 6,
+    "mixed_n": (6, 11),
 }
 
 
@@ -153,6 +168,7 @@ class Budgets:
     :param train_steps: CC-DDPG training steps per cell (each training)
     :param seed: training seed
     :param transfer_n: N of the set model the transfer methods load at every N
+    :param mixed_n: the N values the mixed set model is trained across
     """
 
     n_states: int = 200
@@ -163,6 +179,7 @@ class Budgets:
     train_steps: int = 20_000
     seed: int = 0
     transfer_n: int = 32
+    mixed_n: tuple[int, ...] = (11, 16, 32, 64)
 
     def states(self, cell: Cell) -> int:
         """Held-out states of a cell."""
@@ -230,6 +247,33 @@ def _trained(cell: Cell, budgets: Budgets, output: Path, training: str = "paper"
     return model, spent
 
 
+def trained_mixed(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, float]:
+    """The set model trained across the sizes ``budgets.mixed_n`` at the cell's M and μ, and its training wall time (s).
+
+    Trained once (``--train-steps`` at each size, :data:`MIXED_TURN_STEPS` per turn) and kept in
+    ``output``/runs/mixed_m<M>_mu<μ>; a kept model of fewer steps per size is trained again from scratch.
+    """
+    th.set_num_threads(1)  # one core per job
+    run_dir = output / "runs" / f"mixed_m{cell.n_satellites}_mu{cell.mu:g}"
+    finished, timing = run_dir / "model.zip", run_dir / "train_seconds.json"
+    if finished.exists() and timing.exists():
+        record = json.loads(timing.read_text())
+        if record["steps_per_size"] >= budgets.train_steps and record["sizes"] == list(budgets.mixed_n):
+            return CCDDPG.load(finished), record["seconds"]
+    start = time.perf_counter()
+    configs = [dataclasses.replace(cell, n_uavs=n).config() for n in budgets.mixed_n]
+    model = make_agent("ccddpg", configs[0], budgets.seed, **SET_HYPERPARAMETERS)
+    if not isinstance(model, CCDDPG):
+        raise TypeError(f"make_agent('ccddpg') gave a {type(model).__name__}")
+    models = learn_across_sizes(model, [SatGroundEnv(config) for config in configs], budgets.train_steps, MIXED_TURN_STEPS)
+    seconds = time.perf_counter() - start
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_atomically(models[0].save, finished)
+    record = {"seconds": seconds, "steps_per_size": budgets.train_steps, "sizes": list(budgets.mixed_n)}
+    write_atomically(timing, json.dumps(record))
+    return models[0], seconds
+
+
 def run_job(cell: Cell, method: str, budgets: Budgets, output: Path) -> pd.DataFrame:
     """Score one method on one cell's held-out states and write its per-state rows (or read them if written).
 
@@ -271,6 +315,9 @@ def run_job(cell: Cell, method: str, budgets: Budgets, output: Path) -> pd.DataF
             if training == "set-transfer":
                 source_cell = dataclasses.replace(cell, n_uavs=budgets.transfer_n)
                 source, extra["train_s"] = _trained(source_cell, budgets, output, "set")
+                model = source.resized(SatGroundEnv(config))
+            elif training == "set-mixed":
+                source, extra["train_s"] = trained_mixed(cell, budgets, output)
                 model = source.resized(SatGroundEnv(config))
             else:
                 model, extra["train_s"] = _trained(cell, budgets, output, training)
@@ -396,9 +443,17 @@ def jobs(selected: list[Cell], methods: list[str], budgets: Budgets) -> list[tup
 
 
 def transfer_jobs(selected: list[Cell], methods: list[str]) -> list[tuple[Cell, tuple[str, ...]]]:
-    """The transfer methods' jobs, one per cell: run after :func:`jobs`, whose set trainings they load."""
-    transfer = tuple(method for method in methods if LEARNED.get(method, ("",))[0] == "set-transfer")
+    """The transfer and mixed methods' jobs, one per cell: run after :func:`jobs` (and :func:`mixed_trainings`),
+    whose trainings they load."""
+    transfer = tuple(method for method in methods if LEARNED.get(method, ("",))[0] in LOADED_TRAININGS)
     return [(cell, transfer) for cell in sorted(selected, key=_largest_first)] if transfer else []
+
+
+def mixed_trainings(selected: list[Cell], methods: list[str]) -> list[Cell]:
+    """One cell per (M, μ) whose mixed set training the selected mixed methods need (none without them)."""
+    if not any(LEARNED.get(method, ("",))[0] == "set-mixed" for method in methods):
+        return []
+    return list({(cell.n_satellites, cell.mu): cell for cell in selected}.values())
 
 
 def _largest_first(cell: Cell) -> tuple[int, int]:
@@ -417,7 +472,11 @@ def main(argv: list[str] | None = None) -> None:
     for field in dataclasses.fields(Budgets):
         flag = "--" + field.name.replace("_", "-")
         default = getattr(defaults, field.name)
-        parser.add_argument(flag, type=type(default), default=default, help=f"{described[field.name]} (default {default})")
+        help_text = f"{described[field.name]} (default {default})"
+        if isinstance(default, tuple):
+            parser.add_argument(flag, type=int, nargs="+", default=default, help=help_text)
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=help_text)
     parser.add_argument("--n-jobs", type=int, default=1, help="jobs run at once (one process each)")
     parser.add_argument("--output", type=Path, default=Path("results/scale"), help="result folder")
     parser.add_argument("--quick", action="store_true", help=f"smoke-run defaults (a flag given still wins): {QUICK}")
@@ -428,7 +487,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
     args.output = args.output.resolve()  # the same path for every worker (Ray tasks do not share a working folder)
-    budgets = Budgets(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Budgets)})
+    values: dict[str, Any] = {field.name: getattr(args, field.name) for field in dataclasses.fields(Budgets)}
+    values["mixed_n"] = tuple(values["mixed_n"])  # argparse gives a list
+    budgets = Budgets(**values)
     selected = cells(args.n_uavs, args.n_satellites)
     if args.train_only:
         with job_executor(args.n_jobs, args.ray_address) as pool:
@@ -441,11 +502,19 @@ def main(argv: list[str] | None = None) -> None:
                 training.result()
         return
     if not args.report:
-        for todo in (jobs(selected, args.methods, budgets), transfer_jobs(selected, args.methods)):
-            with job_executor(args.n_jobs, args.ray_address) as pool:
-                futures = [pool.submit(run_jobs, cell, methods, budgets, args.output) for cell, methods in todo]
-                for future in tqdm(futures, desc="scale jobs"):
-                    future.result()
+
+        def scored(todo: list[tuple[Cell, tuple[str, ...]]], pool: Any) -> list[Any]:
+            return [pool.submit(run_jobs, cell, methods, budgets, args.output) for cell, methods in todo]
+
+        with job_executor(args.n_jobs, args.ray_address) as pool:
+            futures = scored(jobs(selected, args.methods, budgets), pool)
+            mixed = mixed_trainings(selected, args.methods)
+            futures += [pool.submit(trained_mixed, cell, budgets, args.output) for cell in mixed]
+            for future in tqdm(futures, desc="scale jobs"):
+                future.result()
+        with job_executor(args.n_jobs, args.ray_address) as pool:
+            for future in tqdm(scored(transfer_jobs(selected, args.methods), pool), desc="transfer and mixed jobs"):
+                future.result()
     table = report(args.output, budgets)
     print(overview_markdown(table, budgets))
     print(f"results in {args.output}")
