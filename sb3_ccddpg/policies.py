@@ -158,7 +158,8 @@ class CCDDPGPolicy(TwinDecisions, TD3Policy):
         ``"exact-fill"`` (the actor's assignment with exact channels and shares), ``"twin-search"``,
         ``"twin-search-exact"``, ``"twin-descent"`` (the default, the best measured: the actor proposes the
         satellite assignment, the twin scores its single-UAV moves with the exact channels and shares, and
-        repeats from the best until no move improves), ``"exact"`` (the exact optimum of the twin's state),
+        repeats from the best until no move improves), ``"twin-swap-descent"`` (the same with exchanges of two UAVs'
+        satellites in the neighbourhood), ``"exact"`` (the exact optimum of the twin's state),
         ``"twin-robust"`` (for a twin that can be wrong) or ``"auto"`` (``"exact"`` where measured no slower than
         ``"twin-descent"``, else the descent; resolved when set, see :attr:`calibration`)
     :param decision_config: the env configuration the refinement scores with (``CCDDPG`` reads it from a
@@ -228,12 +229,6 @@ class CCDDPGPolicy(TwinDecisions, TD3Policy):
             share_features_extractor=share_features_extractor,
         )
         self.set_decision(decision, decision_config)
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self.head_kwargs)
-        data.update(self.decision_kwargs)
-        return data
 
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> ConstrainedActor:
         """SB3's actor factory: the constrained actor (trunk and the paper's ξ and ρ/φ heads) for this policy."""

@@ -40,14 +40,22 @@ __all__ = ["FeasibleCritic", "StochasticHeadsActor", "StochasticHeadsPolicy", "T
 class TwinDecisions:
     """Decision modes for an SB3 policy (a mixin placed before the SB3 policy class).
 
-    The policy's ``__init__`` calls :meth:`set_decision` after SB3's; ``_get_constructor_parameters`` adds
-    :attr:`decision_kwargs`, so a saved model keeps its mode.
+    The policy's ``__init__`` sets :attr:`head_kwargs` before SB3's and calls :meth:`set_decision` after it;
+    ``_get_constructor_parameters`` adds both to SB3's, so a saved model keeps its heads and its mode.
     """
 
     #: What the last ``"auto"`` measured and chose (``None`` until one is set).
     calibration: Calibration | None = None
     refinement: TwinSearch | None = None
     decision_kwargs: dict[str, Any]
+    #: The heads' constructor arguments (sizes, scales, ...), saved with the model.
+    head_kwargs: dict[str, Any]
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data: dict[str, Any] = super()._get_constructor_parameters()  # type: ignore[misc]
+        data.update(self.head_kwargs)
+        data.update(self.decision_kwargs)
+        return data
 
     def set_decision(self, decision: str, config: SatGroundConfig | None = None) -> None:
         """Choose how actions are decided from the actor's output (the same trained actor, any mode).
@@ -231,12 +239,6 @@ class StochasticHeadsPolicy(TwinDecisions):
         }
         super().__init__(observation_space, action_space, lr_schedule, *args, **kwargs)  # type: ignore[call-arg]
         self.set_decision(decision, decision_config)
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data: dict[str, Any] = super()._get_constructor_parameters()  # type: ignore[misc]
-        data.update(self.head_kwargs)
-        data.update(self.decision_kwargs)
-        return data
 
     def make_actor(self, features_extractor: Any = None) -> Any:
         """The library's actor factory, building :attr:`actor_class` with the heads."""

@@ -430,12 +430,6 @@ class SetPolicy(TwinDecisions, TD3Policy):
         )
         self.set_decision(decision, decision_config)
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self.head_kwargs)
-        data.update(self.decision_kwargs)
-        return data
-
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> SetActor:
         """SB3's actor factory: the equivariant actor."""
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sb3_ccddpg import CCDDPG
 from sb3_ccddpg.solvers import search
-from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg.solvers.oracle import Oracle, pair_swaps
 from sb3_ccddpg.solvers.search import DECISIONS, REFINEMENTS, TwinSearch, calibrate, single_moves
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size, allocation_cost, observe, project
 from tests.test_ccddpg import assert_feasible_fixed_point
@@ -197,3 +197,37 @@ def test_exact_fill_keeps_the_actors_assignment_with_the_best_channels_and_share
         for name, a in (("filled", filled), ("restricted", restricted), ("proposal", proposal))
     }
     assert cost["filled"] == pytest.approx(cost["restricted"], rel=1e-12) and cost["filled"] <= cost["proposal"] * (1 + 1e-9)
+
+
+def test_pair_swaps_exchange_the_satellites_of_every_two_uavs_on_different_ones() -> None:
+    association = np.array([0, 2, 0, 1])
+    swapped = pair_swaps(association)
+    assert len(swapped) == 5  # the pairs of the 6 whose satellites differ: (0,1) (0,3) (1,2) (1,3) (2,3)
+    for row in swapped:
+        changed = np.flatnonzero(row != association)
+        assert len(changed) == 2 and row[changed[0]] == association[changed[1]] and row[changed[1]] == association[changed[0]]
+        assert sorted(row) == sorted(association)  # every satellite keeps its number of UAVs
+    assert len({tuple(row) for row in swapped}) == 5 and pair_swaps(np.zeros(4, dtype=np.int64)).shape == (0, 4)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_swap_descent_ends_where_no_move_or_swap_improves_no_worse_than_the_descent(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "DESCENT_ROUNDS", 10_000)  # no cap: both descents stop only at a local optimum
+    config = SatGroundConfig(n_uavs=9)
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(*config.data_mb_range, 9)
+    proposal = project(rng.uniform(-1, 1, action_size(9, 3)), 9, 3, 32)
+    swapped = TwinSearch(config, "twin-swap-descent").best(data, 0.5, proposal)
+    neighbourhood = np.concatenate([single_moves(swapped.association, 3), pair_swaps(swapped.association)])
+    neighbours = Oracle(config, partitions=neighbourhood).allocate(data, 0.5)
+    cost = {
+        name: float(allocation_cost(config, data, allocation)["objective"])
+        for name, allocation in (
+            ("swap", swapped),
+            ("neighbours", neighbours),
+            ("optimum", Oracle(config).allocate(data, 0.5)),
+        )
+    }
+    assert cost["optimum"] * (1 - 1e-9) <= cost["swap"] <= cost["neighbours"] * (1 + 1e-9)

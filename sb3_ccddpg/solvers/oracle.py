@@ -183,6 +183,21 @@ def single_moves(association: NDArray[np.int64], n_satellites: int) -> NDArray[n
     return moves
 
 
+def pair_swaps(association: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Every assignment that exchanges the satellites of two UAVs on different satellites.
+
+    :param association: φ, shape ``(N,)``
+    :return: assignments, shape ``(P, N)``, P ≤ N(N−1)/2 (the pairs i < j with φ_i ≠ φ_j, in lexicographic order)
+    """
+    first, second = np.triu_indices(association.shape[0], k=1)
+    differ = association[first] != association[second]
+    first, second = first[differ], second[differ]
+    swapped = np.repeat(association[None, :], first.size, axis=0)
+    rows = np.arange(first.size)
+    swapped[rows, first], swapped[rows, second] = association[second], association[first]
+    return swapped
+
+
 def on_satellites(partitions: NDArray[np.int64], n_satellites: int) -> NDArray[np.float64]:
     """φ of each assignment as a 0/1 matrix.
 

@@ -17,6 +17,10 @@ best. The modes differ in how a candidate's channels and CPU shares are filled i
   move improves it (a local optimum of the single-move neighbourhood), at most :data:`DESCENT_ROUNDS`
   rounds. Never worse than ``"twin-search-exact"``. The channel part is solved once per decision
   (:class:`~sb3_ccddpg.solvers.oracle.StateProblem`); each round fills ``1 + N·(M−1)`` assignments.
+- ``"twin-swap-descent"``: ``"twin-descent"`` whose neighbourhood also holds every exchange of two UAVs on
+  different satellites (:func:`~sb3_ccddpg.solvers.oracle.pair_swaps`; a round fills up to
+  ``1 + N·(M−1) + N(N−1)/2`` assignments): a swap keeps every satellite's number of UAVs, the move a
+  single-UAV neighbourhood can only make in two steps through a worse assignment.
 - ``"exact"``: the exact optimum of the twin's state (:class:`~sb3_ccddpg.solvers.oracle.Oracle`: every
   partition up to its enumeration limit, branch and bound beyond, with its per-state time limit). The actor's
   proposal is used only if a time limit stops the branch and bound at something worse.
@@ -39,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from sb3_ccddpg.solvers.oracle import Oracle, StateProblem, single_moves
+from sb3_ccddpg.solvers.oracle import Oracle, StateProblem, pair_swaps, single_moves
 from sb3_ccddpg.solvers.robust import robust_allocation
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, encode, project
 from sb3_ccddpg_envs.feasibility import rescale_sum
@@ -47,9 +51,19 @@ from sb3_ccddpg_envs.reference import equal_split
 
 #: Decision modes of every constrained policy (:class:`~sb3_ccddpg.policy_mixins.TwinDecisions`): the actor alone,
 #: or refined by the twin.
-DECISIONS = ("actor", "exact-fill", "twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust", "auto")
+DECISIONS = (
+    "actor",
+    "exact-fill",
+    "twin-search",
+    "twin-search-exact",
+    "twin-descent",
+    "twin-swap-descent",
+    "exact",
+    "twin-robust",
+    "auto",
+)
 #: The modes :class:`TwinSearch` runs (``"auto"`` resolves to one of them, ``"actor"`` needs none).
-REFINEMENTS = ("exact-fill", "twin-search", "twin-search-exact", "twin-descent", "exact", "twin-robust")
+REFINEMENTS = ("exact-fill", "twin-search", "twin-search-exact", "twin-descent", "twin-swap-descent", "exact", "twin-robust")
 #: CC-DDPG's default decision mode: the best measured by ``sb3-ccddpg bench quality`` (docs/quality).
 DEFAULT_DECISION = "twin-descent"
 #: Most rounds of ``"twin-descent"``. At N = 11, 5 rounds gave the same mean objective as 3 on 200 held-out states.
@@ -107,17 +121,21 @@ def calibrate(config: SatGroundConfig, n_states: int = CALIBRATION_STATES) -> Ca
     return Calibration(decision, 1e3 * exact_s / n_states, 1e3 * descent_s / n_states)
 
 
-def descend(problem: StateProblem, association: NDArray[np.int64], rounds: int) -> Allocation:
+def descend(problem: StateProblem, association: NDArray[np.int64], rounds: int, swaps: bool = False) -> Allocation:
     """Exact fills of the single-move neighbourhood, re-centred on the best, until no move improves.
 
     :param problem: the state, its channel part solved once for every round
     :param association: the starting assignment φ, shape ``(N,)``
     :param rounds: most rounds (1: one ``"twin-search-exact"``)
+    :param swaps: also every exchange of two UAVs on different satellites (``"twin-swap-descent"``)
     :return: the best allocation of the last round's neighbourhood (C6/C7 honoured where it can be)
     """
     centre = association
     for _ in range(rounds):
-        candidate, _ = problem.fill(single_moves(centre, problem.config.n_satellites))
+        neighbours = single_moves(centre, problem.config.n_satellites)
+        if swaps:
+            neighbours = np.concatenate([neighbours, pair_swaps(centre)])
+        candidate, _ = problem.fill(neighbours)
         if np.array_equal(candidate.association, centre):  # no single move improves: a local optimum
             break
         centre = candidate.association
@@ -179,8 +197,9 @@ class TwinSearch:
         elif self.mode == "exact-fill":
             candidate, _ = StateProblem(config, data_mb, mu).fill(proposal.association[None, :])
         else:
-            rounds = DESCENT_ROUNDS if self.mode == "twin-descent" else 1
-            candidate = descend(StateProblem(config, data_mb, mu), proposal.association, rounds)
+            rounds = 1 if self.mode == "twin-search-exact" else DESCENT_ROUNDS
+            swaps = self.mode == "twin-swap-descent"
+            candidate = descend(StateProblem(config, data_mb, mu), proposal.association, rounds, swaps)
         scores = allocation_cost(config, data_mb, _stack([proposal, candidate]), mu)["objective"]
         return candidate if scores[1] <= scores[0] else proposal
 
