@@ -52,9 +52,11 @@ def test_quick_sweep_is_certified_and_continues_without_recomputing(tmp_path: Pa
     rows = written_rows(tmp_path)
     table = summary(rows).set_index("method")
     assert set(table.index) == {
-        *("bound", "exact", "equal split", "RA", "GA", "twin-descent", "ccddpg-paper", "ccddpg"),
-        *("set-actor", "set-exact-fill", "set-transfer-actor", "set-transfer-fill", "set-mixed-actor", "set-mixed-fill"),
+        *("bound", "exact", "equal split", "RA", "GA", "twin-descent", "twin-swap-descent", "ccddpg-paper", "ccddpg"),
+        *("set-actor", "set-exact-fill", "set-swap-descent", "set-transfer-actor", "set-transfer-fill"),
+        *("set-mixed-actor", "set-mixed-fill"),
     }
+    assert table.loc["set-swap-descent", "objective"] <= table.loc["set-exact-fill", "objective"] * (1 + 1e-9)
     # --quick mixes N = 6 and 11: one model, kept with its sizes, decides at this cell's N = 6
     assert json.loads((tmp_path / "runs" / "mixed_m3_mu0.5" / "train_seconds.json").read_text())["sizes"] == [6, 11]
     assert table.loc["set-mixed-fill", "objective"] <= table.loc["set-mixed-actor", "objective"]

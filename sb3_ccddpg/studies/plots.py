@@ -242,6 +242,8 @@ SCALE_COLORS = {
     "set-exact-fill": "tab:pink",
     "set-transfer-actor": "tab:brown",
     "set-transfer-fill": "tab:orange",
+    "twin-swap-descent": "darkgreen",
+    "set-swap-descent": "magenta",
     "set-mixed-actor": "gold",
     "set-mixed-fill": "teal",
 }

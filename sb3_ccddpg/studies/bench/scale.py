@@ -8,13 +8,13 @@ cell's methods are scored by the common harness on the same held-out states:
 - ``exact``: the branch-and-bound of :meth:`~sb3_ccddpg.solvers.oracle.Oracle.solve` under a time limit per
   state; its row says on how many states it proved optimality, and where it proved all of them the
   cell's optimum is known;
-- ``equal split``, ``RA``, ``GA`` (its budget in the table), ``twin-descent`` from the equal split (the
-  descent of :class:`~sb3_ccddpg.solvers.search.TwinSearch` with no learned proposal);
+- ``equal split``, ``RA``, ``GA`` (its budget in the table), ``twin-descent`` and ``twin-swap-descent`` from the
+  equal split (the descents of :class:`~sb3_ccddpg.solvers.search.TwinSearch` with no learned proposal);
 - ``ccddpg-paper`` (the paper's actor alone) and ``ccddpg`` (its default decision): one CC-DDPG trained per
   cell for ``--train-steps`` steps, the two evaluated from the same training;
 - ``set-actor`` and ``set-exact-fill``: CC-DDPG with the size-independent :class:`~sb3_ccddpg.set_policy.SetPolicy`
   trained per cell by expert iteration (:data:`SET_HYPERPARAMETERS`), deciding alone or with the exact
-  channels and shares for its assignment;
+  channels and shares for its assignment; ``set-swap-descent``: the twin's swap descent from its assignment;
 - ``set-transfer-actor`` and ``set-transfer-fill``: the same two decisions of the set model trained at
   N = ``--transfer-n`` (same M and μ), loaded at this cell's N: what one model gives at sizes it was not
   trained at (scored after every other job, since they need that training);
@@ -76,10 +76,12 @@ METHODS = (
     "RA",
     "GA",
     "twin-descent",
+    "twin-swap-descent",
     "ccddpg-paper",
     "ccddpg",
     "set-actor",
     "set-exact-fill",
+    "set-swap-descent",
     "set-transfer-actor",
     "set-transfer-fill",
     "set-mixed-actor",
@@ -106,6 +108,7 @@ LEARNED = {
     "ccddpg": ("paper", DEFAULT_DECISION),
     "set-actor": ("set", "actor"),
     "set-exact-fill": ("set", "exact-fill"),
+    "set-swap-descent": ("set", "twin-swap-descent"),
     "set-transfer-actor": ("set-transfer", "actor"),
     "set-transfer-fill": ("set-transfer", "exact-fill"),
     "set-mixed-actor": ("set-mixed", "actor"),
@@ -308,8 +311,8 @@ def run_job(cell: Cell, method: str, budgets: Budgets, output: Path) -> pd.DataF
             solver = RandomAlgorithm(config, budgets.seed)
         elif method == "GA":
             solver = GeneticAlgorithm(config, budgets.ga_evaluations, seed=budgets.seed)
-        elif method == "twin-descent":
-            solver = SearchFromEqualSplit(config, "twin-descent")
+        elif method in ("twin-descent", "twin-swap-descent"):
+            solver = SearchFromEqualSplit(config, method)
         else:
             training, decision = LEARNED[method]
             if training == "set-transfer":
@@ -438,7 +441,7 @@ def jobs(selected: list[Cell], methods: list[str], budgets: Budgets) -> list[tup
             for method in methods
             if method not in LEARNED and (method != "exact" or cell.n_uavs <= budgets.exact_max_n)
         ]
-    order = {"ccddpg": 0, "ccddpg-paper": 0, "set-actor": 0, "set-exact-fill": 0, "GA": 1, "exact": 2}
+    order = {"ccddpg": 0, "ccddpg-paper": 0, "set-actor": 0, "set-exact-fill": 0, "set-swap-descent": 0, "GA": 1, "exact": 2}
     return sorted(listed, key=lambda job: (order.get(job[1][0], len(order)), _largest_first(job[0])))
 
 
