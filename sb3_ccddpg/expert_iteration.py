@@ -1,8 +1,9 @@
 """Expert iteration for CC-DDPG: the actor imitates the twin's descent started from its own executed action.
 
 Each collected transition is labelled once, when it is stored (:class:`TeacherReplayBuffer`): the teacher is
-``"twin-descent"`` (:class:`~sb3_ccddpg.solvers.search.TwinSearch`) started from the executed action, so its
-target moves a few UAVs in the actor's own satellite numbering. Imitating the exact oracle instead does not
+``"twin-descent"`` (:class:`~sb3_ccddpg.solvers.search.TwinSearch`; ``teacher="twin-swap-descent"`` for its
+neighbourhood with swaps) started from the executed action, so its target moves a few UAVs in the actor's own
+satellite numbering. Imitating the exact oracle instead does not
 work: satellites are identical, its labels are arbitrary and its partition jumps between near-ties
 (``../shared/design/scale-and-amortisation.md`` §3).
 
@@ -24,13 +25,13 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.vec_env import VecNormalize
 from torch.nn import functional as F
 
-from sb3_ccddpg.solvers.search import TwinSearch
+from sb3_ccddpg.solvers.search import REFINEMENTS, TwinSearch
 from sb3_ccddpg_envs import SatGroundConfig, allocation_cost, encode, project
 from sb3_ccddpg_envs.reference import equal_split
 
 __all__ = ["TEACHER", "TeacherReplayBuffer", "TeacherSamples", "imitation_loss", "matched_labels"]
 
-#: The decision mode that labels every transition.
+#: The decision mode that labels every transition, by default.
 TEACHER = "twin-descent"
 
 
@@ -58,6 +59,8 @@ class TeacherReplayBuffer(ReplayBuffer):
     :param optimize_memory_usage: SB3's memory-efficient variant
     :param handle_timeout_termination: SB3's timeout handling
     :param decision_config: the env configuration the teacher scores with (``CCDDPG`` passes its env's)
+    :param teacher: the decision mode that labels each transition, one of
+        :data:`~sb3_ccddpg.solvers.search.REFINEMENTS` (default :data:`TEACHER`)
     :param from_equal_split: also descend from the equal split's assignment and keep the better of the two
         targets (twice the teacher's time): from an untrained actor's assignment (often every UAV on one
         satellite) a descent of at most 10 single-UAV moves cannot reach a good partition at large N
@@ -74,8 +77,11 @@ class TeacherReplayBuffer(ReplayBuffer):
         handle_timeout_termination: bool = True,
         *,
         decision_config: SatGroundConfig,
+        teacher: str = TEACHER,
         from_equal_split: bool = False,
     ) -> None:
+        if teacher not in REFINEMENTS:
+            raise ValueError(f"teacher must be one of {REFINEMENTS}, got {teacher!r}")
         super().__init__(
             buffer_size,
             observation_space,
@@ -85,7 +91,7 @@ class TeacherReplayBuffer(ReplayBuffer):
             optimize_memory_usage=optimize_memory_usage,
             handle_timeout_termination=handle_timeout_termination,
         )
-        self.teacher = TwinSearch(decision_config, TEACHER)
+        self.teacher = TwinSearch(decision_config, teacher)
         self.from_equal_split = from_equal_split
         self.teacher_actions = np.zeros_like(self.actions)
 

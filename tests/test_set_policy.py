@@ -96,13 +96,15 @@ def test_sizes_the_weights_cannot_serve_are_refused_naming_both(tmp_path: Path) 
         CCDDPG.load(tmp_path / "paper", env=SatGroundEnv(n_uavs=11))
 
 
-def test_the_teacher_buffer_stores_the_descent_from_each_executed_action() -> None:
+@pytest.mark.parametrize("mode", ["twin-descent", "twin-swap-descent"])
+def test_the_teacher_buffer_stores_the_descent_from_each_executed_action(mode: str) -> None:
     env = DummyVecEnv([lambda: SatGroundEnv(n_uavs=5), lambda: SatGroundEnv(n_uavs=5)])
-    model = CCDDPG("SetPolicy", env, imitation_weight=1.0, **SMALL)  # type: ignore[arg-type]
+    teacher_kwargs = {} if mode == "twin-descent" else {"replay_buffer_kwargs": {"teacher": mode}}  # default: the descent
+    model = CCDDPG("SetPolicy", env, imitation_weight=1.0, **SMALL, **teacher_kwargs)  # type: ignore[arg-type]
     model.learn(40)
     buffer = model.replay_buffer
     assert isinstance(buffer, TeacherReplayBuffer)
-    teacher = TwinSearch(model.env_config, "twin-descent")
+    teacher = TwinSearch(model.env_config, mode)
     for position in (0, buffer.pos - 1):
         expected = teacher.refine(buffer.observations[position], buffer.actions[position])
         np.testing.assert_allclose(buffer.teacher_actions[position], expected)
@@ -139,6 +141,10 @@ def test_imitation_trains_the_actor_towards_the_teacher_and_logs_it() -> None:
     [
         ({"imitation_weight": -1.0}, r"imitation_weight must be a finite number in \[0, inf\), got -1.0"),
         ({"critic_gradient": False}, "critic_gradient=False leaves the actor nothing to learn from"),
+        (
+            {"imitation_weight": 1.0, "replay_buffer_kwargs": {"teacher": "oracle"}},
+            r"teacher must be one of \(.*'twin-swap-descent'.*\), got 'oracle'",
+        ),
     ],
 )
 def test_bad_expert_iteration_settings_are_refused(kwargs: dict[str, object], message: str) -> None:

@@ -70,6 +70,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "critic_gradient": False,
         "policy_kwargs": {"rank_cycles": True},
     },
+    "set-imitation-only-rank-swap": {
+        "policy": "SetPolicy",
+        "imitation_weight": 1.0,
+        "critic_gradient": False,
+        "policy_kwargs": {"rank_cycles": True},
+        "replay_buffer_kwargs": {"teacher": "twin-swap-descent"},
+    },
 }
 #: Variants that change an option only CC-DDPG has.
 CCDDPG_ONLY_VARIANTS = (
@@ -81,6 +88,7 @@ CCDDPG_ONLY_VARIANTS = (
     "set-expert-lambda10",
     "set-imitation-only",
     "set-imitation-only-rank",
+    "set-imitation-only-rank-swap",
 )
 
 
