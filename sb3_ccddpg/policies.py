@@ -156,12 +156,12 @@ class CCDDPGPolicy(TwinDecisions, TD3Policy):
         refinement applied to every action the policy predicts (see :mod:`sb3_ccddpg.solvers.search`; ``CCDDPG``
         explores with the actor alone unless ``refine_exploration``):
         ``"exact-fill"`` (the actor's assignment with exact channels and shares), ``"twin-search"``,
-        ``"twin-search-exact"``, ``"twin-descent"`` (the default, the best measured: the actor proposes the
-        satellite assignment, the twin scores its single-UAV moves with the exact channels and shares, and
-        repeats from the best until no move improves), ``"twin-swap-descent"`` (the same with exchanges of two UAVs'
-        satellites in the neighbourhood), ``"exact"`` (the exact optimum of the twin's state),
+        ``"twin-search-exact"``, ``"twin-descent"`` (the actor proposes the satellite assignment, the twin
+        scores its single-UAV moves with the exact channels and shares, and repeats from the best until no move
+        improves), ``"twin-swap-descent"`` (the default, the best measured: the same with every exchange of two
+        UAVs' satellites in the neighbourhood), ``"exact"`` (the exact optimum of the twin's state),
         ``"twin-robust"`` (for a twin that can be wrong) or ``"auto"`` (``"exact"`` where measured no slower than
-        ``"twin-descent"``, else the descent; resolved when set, see :attr:`calibration`)
+        the default descent, else the descent; resolved when set, see :attr:`calibration`)
     :param decision_config: the env configuration the refinement scores with (``CCDDPG`` reads it from a
         ``SatGround-v0`` env when not given); unused with ``"actor"``
     :param activation_fn: activation of the trunk and critic

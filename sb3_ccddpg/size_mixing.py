@@ -48,7 +48,8 @@ def learn_across_sizes(
     settings and weights, an empty replay buffer, whose first ``learning_starts`` steps are uniform
     exploration as in any training); after each turn the weights and optimiser state go on to the next size's
     model (:func:`hand_on`). ``model`` itself is not trained. Calling the function again with the models it
-    returned is not a resume: their replay buffers would be lost.
+    returned is not a resume: their replay buffers would be lost. SB3 computes a schedule's progress per
+    ``learn`` call, so a learning-rate schedule restarts every turn: use a constant rate (CC-DDPG's default).
 
     :param model: a CC-DDPG with a ``SetPolicy``, untrained or trained
     :param envs: ``SatGround-v0`` envs, one per size (any N; M up to the policy's slots)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sb3_ccddpg import CCDDPG
 from sb3_ccddpg.solvers import search
 from sb3_ccddpg.solvers.oracle import Oracle, pair_swaps
-from sb3_ccddpg.solvers.search import DECISIONS, REFINEMENTS, TwinSearch, calibrate, single_moves
+from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, REFINEMENTS, TwinSearch, calibrate, single_moves
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size, allocation_cost, observe, project
 from tests.test_ccddpg import assert_feasible_fixed_point
 
@@ -98,10 +98,10 @@ def test_calibration_chooses_the_exact_solver_only_where_it_was_measured_no_slow
     for n_uavs, n_satellites in ((3, 2), (8, 4), (11, 3)):
         calibration = calibrate(SatGroundConfig(n_uavs=n_uavs, n_satellites=n_satellites), n_states=3)
         assert 0 < calibration.descent_ms < np.inf and calibration.exact_ms > 0
-        assert calibration.decision == ("exact" if calibration.exact_ms <= calibration.descent_ms else "twin-descent")
+        assert calibration.decision == ("exact" if calibration.exact_ms <= calibration.descent_ms else DEFAULT_DECISION)
     # N = 64, M = 8: no branch and bound proves optimality within a descent's few milliseconds
     large = calibrate(SatGroundConfig(n_uavs=64, n_satellites=8, channels_total=192, reference_n_uavs=None))
-    assert large.decision == "twin-descent" and large.exact_ms == np.inf
+    assert large.decision == DEFAULT_DECISION and large.exact_ms == np.inf
 
 
 def test_auto_resolves_to_the_mode_its_calibration_chose() -> None:
@@ -180,7 +180,7 @@ def test_bench_decisions_prints_each_sizes_times_and_choice(capsys: pytest.Captu
     for row in rows:
         exact, descent, chosen = row[2].strip(), float(row[3]), row[5].strip()
         if exact == "∞" or float(exact) != descent:  # (times printed equal to 0.01 ms could go either way)
-            assert chosen == ("exact" if exact != "∞" and float(exact) < descent else "twin-descent")
+            assert chosen == ("exact" if exact != "∞" and float(exact) < descent else DEFAULT_DECISION)
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -1,19 +1,19 @@
-"""Decision-cost benchmark: where the exact optimum is cheaper than ``"twin-descent"``, the choice of ``"auto"``.
+"""Decision-cost benchmark: where the exact optimum is cheaper than the default descent, the choice of ``"auto"``.
 
 For each size (N, M) it runs :func:`~sb3_ccddpg.solvers.search.calibrate` — the measurement the ``"auto"``
 decision mode makes when it is set — on more states than ``"auto"`` uses, and prints a markdown table: the
-exact solver's and the descent's mean time per state (the same states, one run, so the ratio does not
-depend on the machine), the ratio, and the mode ``"auto"`` would choose. Beyond the enumeration the
-branch and bound gets each state's descent time as its limit; ``∞`` means it did not prove a state optimal
-within it. ξ_total is max(32, 3N) and the normalisers are the configuration's own N (spec §5a), as in
-``bench scale``.
+exact solver's and the default descent's (:data:`~sb3_ccddpg.solvers.search.DEFAULT_DECISION`) mean time per
+state (the same states, one run, so the ratio does not depend on the machine), the ratio, and the mode
+``"auto"`` would choose. Beyond the enumeration the branch and bound gets each state's descent time as its
+limit; ``∞`` means it did not prove a state optimal within it. ξ_total is max(32, 3N) and the normalisers are
+the configuration's own N (spec §5a), as in ``bench scale``.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from sb3_ccddpg.solvers.search import calibrate
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION, calibrate
 from sb3_ccddpg_envs import SatGroundConfig
 
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--n-states must be ≥ 1, got {args.n_states}")
 
     print(f"μ = {args.mu:g}, {args.n_states} states per size, ξ_total = max(32, 3N), own-N normalisers\n")
-    print("| N | M | exact (ms) | twin-descent (ms) | exact / descent | auto chooses |\n|---|---|---|---|---|---|")
+    print(f"| N | M | exact (ms) | {DEFAULT_DECISION} (ms) | exact / descent | auto chooses |\n|---|---|---|---|---|---|")
     for n_uavs in args.n_uavs:
         for n_satellites in args.n_satellites:
             config = SatGroundConfig(
