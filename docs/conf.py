@@ -29,6 +29,8 @@ GENERATED_TITLES = {
     "quality/set/quality": "The set policy's quality tables (`bench quality`)",
     "scale/set/scale": "The set policy's scale tables (`bench scale`)",
     "scale/set/scale-without-rank-cycles": "The set policy's scale tables without rank cycles (`bench scale`)",
+    "scale/set/scale-swap": "The swap descent's scale tables (`bench scale`)",
+    "scale/set/scale-mixed": "The mixed-size set model's scale tables (`bench scale`)",
 }
 html_theme = "sphinx_rtd_theme"
 html_title = f"sb3-ccddpg {release}"

@@ -15,6 +15,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_ccddpg.algorithms import CCSAC, CCTD3, CCTQC, CCCrossQ
 from sb3_ccddpg.policy_mixins import FeasibleCritic
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg.torch_layers import AllocationHeads, feasible_projection
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, action_size, canonical_action, observe, project
 from tests.test_ccddpg import _RecordSampledActions, assert_feasible_fixed_point
@@ -138,7 +139,7 @@ def test_bench_heads_pairs_each_algorithm_with_its_mlp_policy_and_continues(tmp_
     main(arguments)
     rows = pd.read_csv(tmp_path / "heads.csv")
     assert set(rows["agent"]) == {"td3", "cctd3", "sac", "ccsac"}
-    assert set(rows.loc[rows["agent"] == "ccsac", "decision"]) == {"actor", "twin-descent"}
+    assert set(rows.loc[rows["agent"] == "ccsac", "decision"]) == {"actor", DEFAULT_DECISION}
     assert (rows["ratio"] >= 1 - 1e-9).all() and (rows["steps_per_second"] > 0).all()
     assert "| TD3 |" in (tmp_path / "heads.md").read_text() and "| SAC |" in (tmp_path / "heads.md").read_text()
     kept = tmp_path / "rows" / "cctd3_n4_seed0.csv"

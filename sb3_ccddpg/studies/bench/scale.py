@@ -255,6 +255,11 @@ def trained_mixed(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, f
 
     Trained once (``--train-steps`` at each size, :data:`MIXED_TURN_STEPS` per turn) and kept in
     ``output``/runs/mixed_m<M>_mu<μ>; a kept model of fewer steps per size is trained again from scratch.
+
+    :param cell: any cell of the (M, μ) whose mixed model is wanted (its N is not used)
+    :param budgets: the sweep's budgets (``train_steps`` per size, ``mixed_n``, ``seed``)
+    :param output: the benchmark's folder
+    :return: the model (attached to an env at the first of ``mixed_n``) and its training wall time (s)
     """
     th.set_num_threads(1)  # one core per job
     run_dir = output / "runs" / f"mixed_m{cell.n_satellites}_mu{cell.mu:g}"
