@@ -3,7 +3,8 @@
 The paper's actor maps the N data sizes through an MLP to N + M·N outputs, so its weights fix N and M, and the
 satellite labels it learns are arbitrary (satellites are identical, spec §5a). :class:`SetActor` instead reads
 one *token* per UAV (its data size, where it ranks, the set's mean and spread, μ when observed; with
-``rank_cycles`` its size rank modulo 2M, :func:`rank_cycle`), mixes the tokens by set layers (each UAV sees
+``rank_cycles`` its size rank modulo 2M, :func:`rank_cycle`; with ``size_token`` the number of UAVs per
+satellite, N / M, scaled by ``1 / max_satellites``), mixes the tokens by set layers (each UAV sees
 the set's mean and maximum), and decides per UAV with shared weights:
 
 - channels: a positive weight per UAV, normalised over the UAVs, times a state-dependent α0 (from the pooled
@@ -131,6 +132,8 @@ class SetActor(Actor):
     :param alpha_init: initial row scale in (0, 1)
     :param learnable_scales: whether the scales are learned
     :param rank_cycles: add :func:`rank_cycle` to each UAV's token
+    :param size_token: add N / (M · ``max_satellites``) to each UAV's token: without it the tokens and their
+        pooled means are the same at every N, so a model trained across sizes cannot tell them apart
     :param activation_fn: kept for SB3's interface
     :param normalize_images: kept for SB3's interface
     """
@@ -150,6 +153,7 @@ class SetActor(Actor):
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
         rank_cycles: bool = False,
+        size_token: bool = False,
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
     ) -> None:
@@ -166,9 +170,11 @@ class SetActor(Actor):
         )
         self.n_uavs, self.n_satellites, self.max_satellites = n_uavs, n_satellites, max_satellites
         self.alpha0_init, self.alpha_init, self.learnable_scales = alpha0_init, alpha_init, learnable_scales
-        self.rank_cycles = rank_cycles
+        self.rank_cycles, self.size_token = rank_cycles, size_token
         width = net_arch[0] if net_arch else 64
-        token_width = _token_width(observation_space, n_uavs) + (2 * max_satellites if rank_cycles else 0)
+        token_width = (
+            _token_width(observation_space, n_uavs) + (2 * max_satellites if rank_cycles else 0) + (1 if size_token else 0)
+        )
         self.mu = _MixedTokens(token_width, width)  # type: ignore[assignment]
         self.channel_weight = nn.Linear(width, 1)
         self.share_weight = nn.Linear(width, 1)
@@ -189,6 +195,7 @@ class SetActor(Actor):
             alpha_init=self.alpha_init,
             learnable_scales=self.learnable_scales,
             rank_cycles=self.rank_cycles,
+            size_token=self.size_token,
         )
         return data
 
@@ -202,6 +209,21 @@ class SetActor(Actor):
         """Row scales at zero state contribution, one per satellite (the same for every slot)."""
         return [float(self.row_scale().item())] * self.n_satellites
 
+    def token_features(self, obs: th.Tensor) -> th.Tensor:
+        """Each UAV's token before the set layers: :func:`uav_tokens`, then the rank cycles and the size entry
+        when enabled.
+
+        :param obs: observations, shape ``(batch, N)`` or ``(batch, N + 1)``
+        :return: shape ``(batch, N, token width)``
+        """
+        features = uav_tokens(obs.float(), self.n_uavs)
+        if self.rank_cycles:
+            features = th.cat([features, rank_cycle(obs.float(), self.n_uavs, self.n_satellites, self.max_satellites)], dim=-1)
+        if self.size_token:
+            per_satellite = self.n_uavs / (self.n_satellites * self.max_satellites)
+            features = th.cat([features, features.new_full((*features.shape[:2], 1), per_satellite)], dim=-1)
+        return features
+
     def parts(self, obs: th.Tensor) -> dict[str, th.Tensor]:
         """Everything the actor decides, before it is laid out as an action.
 
@@ -210,9 +232,7 @@ class SetActor(Actor):
             ``shares`` (each UAV's CPU share of its satellite, ``(batch, N)``), ``cpu_share`` (ρ, ``(batch, M, N)``),
             ``alpha0`` (``(batch, 1)``) and ``row_scales`` (``(batch, M)``)
         """
-        features = uav_tokens(obs.float(), self.n_uavs)
-        if self.rank_cycles:
-            features = th.cat([features, rank_cycle(obs.float(), self.n_uavs, self.n_satellites, self.max_satellites)], dim=-1)
+        features = self.token_features(obs)
         tokens = self.mu(features)  # (B, N, W)
         pooled = tokens.mean(dim=1)
         # Floors keep a saturated network feasible: α0 = 0 or all-zero weights would hand out no channel at all.
@@ -363,6 +383,7 @@ class SetPolicy(TwinDecisions, TD3Policy):
     :param alpha_init: initial row scale in (0, 1)
     :param learnable_scales: whether the scales are learned (and depend on the state)
     :param rank_cycles: add each UAV's size rank modulo 2M to the actor's tokens (:func:`rank_cycle`)
+    :param size_token: add N / (M · ``max_satellites``) to the actor's tokens (for a model trained across sizes)
     :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS` (see ``CCDDPGPolicy``)
     :param decision_config: the env configuration the refinement scores with; unused with ``"actor"``
     :param activation_fn: kept for SB3's interface
@@ -391,6 +412,7 @@ class SetPolicy(TwinDecisions, TD3Policy):
         alpha_init: float = ALPHA_INIT,
         learnable_scales: bool = True,
         rank_cycles: bool = False,
+        size_token: bool = False,
         decision: str = DEFAULT_DECISION,
         decision_config: SatGroundConfig | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
@@ -413,6 +435,7 @@ class SetPolicy(TwinDecisions, TD3Policy):
             "alpha_init": alpha_init,
             "learnable_scales": learnable_scales,
             "rank_cycles": rank_cycles,
+            "size_token": size_token,
         }
         super().__init__(
             observation_space,

@@ -32,12 +32,20 @@ def observations(config: SatGroundConfig, n_states: int, seed: int = 0) -> np.nd
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 20), st.integers(1, MAX_SATELLITES), st.integers(0, 2**31 - 1), st.integers(1, 8), st.booleans())
+@given(
+    st.integers(1, 20),
+    st.integers(1, MAX_SATELLITES),
+    st.integers(0, 2**31 - 1),
+    st.integers(1, 8),
+    st.booleans(),
+    st.booleans(),
+)
 def test_set_actor_outputs_are_feasible_fixed_points(
-    n_uavs: int, n_satellites: int, seed: int, batch: int, rank_cycles: bool
+    n_uavs: int, n_satellites: int, seed: int, batch: int, rank_cycles: bool, size_token: bool
 ) -> None:
     th.manual_seed(seed)
-    model = set_model(n_uavs, n_satellites, policy_kwargs={"decision": "actor", "rank_cycles": rank_cycles})
+    options = {"decision": "actor", "rank_cycles": rank_cycles, "size_token": size_token}
+    model = set_model(n_uavs, n_satellites, policy_kwargs=options)
     with th.no_grad():
         for parameter in model.actor.parameters():  # far from the initial weights too
             parameter.add_(3.0 * th.randn_like(parameter))
@@ -54,9 +62,9 @@ def test_explored_actions_are_feasible_and_stored_as_executed() -> None:
         assert_feasible_fixed_point(actions, 5, 3)
 
 
-@pytest.mark.parametrize("rank_cycles", [False, True])
-def test_the_actor_is_equivariant_and_the_critic_invariant_under_relabelling(rank_cycles: bool) -> None:
-    model = set_model(n_uavs=7, policy_kwargs={"decision": "actor", "rank_cycles": rank_cycles})
+@pytest.mark.parametrize("options", [{}, {"rank_cycles": True}, {"rank_cycles": True, "size_token": True}])
+def test_the_actor_is_equivariant_and_the_critic_invariant_under_relabelling(options: dict[str, bool]) -> None:
+    model = set_model(n_uavs=7, policy_kwargs={"decision": "actor", **options})
     obs = th.as_tensor(observations(model.env_config, 16), dtype=th.float32)
     order = th.as_tensor(np.random.default_rng(1).permutation(7))
     with th.no_grad():
@@ -176,3 +184,16 @@ def test_the_two_start_teacher_keeps_the_better_descent() -> None:
         split_score = float(allocation_cost(config, data, from_split, config.mu)["objective"])
         assert scores[0] <= scores[1] * (1 + 1e-6)  # never worse than the descent from the executed action
         assert scores[0] <= split_score * (1 + 1e-6)  # nor than the one from the equal split (float32 actions)
+
+
+def test_the_size_token_tells_the_actor_its_n(tmp_path: Path) -> None:
+    model = set_model(n_uavs=6, policy_kwargs={"decision": "actor", "rank_cycles": True, "size_token": True})
+    model.save(tmp_path / "sized")
+    loaded = CCDDPG.load(tmp_path / "sized", env=SatGroundEnv(n_uavs=12))
+    assert loaded.policy_kwargs["n_uavs"] == 12
+    for sized in (model, loaded):
+        n_uavs = sized.policy_kwargs["n_uavs"]
+        obs = th.as_tensor(observations(sized.env_config, 4), dtype=th.float32)
+        features = sized.actor.token_features(obs)
+        assert features.shape == (4, n_uavs, 5 + 2 * MAX_SATELLITES + 1)
+        th.testing.assert_close(features[..., -1], th.full((4, n_uavs), n_uavs / (3 * MAX_SATELLITES)))

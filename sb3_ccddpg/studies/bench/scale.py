@@ -96,6 +96,12 @@ SET_HYPERPARAMETERS: dict[str, Any] = {
     "critic_gradient": False,
     "policy_kwargs": {"decision": "actor", "rank_cycles": True},
 }
+#: The mixed-size training's: the set training's, with the size entry in the actor's tokens (without it the
+#: tokens are the same at every N and one model cannot decide differently at different sizes: docs/scale/set).
+MIXED_HYPERPARAMETERS: dict[str, Any] = {
+    **SET_HYPERPARAMETERS,
+    "policy_kwargs": {**SET_HYPERPARAMETERS["policy_kwargs"], "size_token": True},
+}
 #: Each training's agent and constructor arguments, and the suffix of its run folder.
 TRAININGS: dict[str, tuple[str, dict[str, Any], str]] = {
     "paper": ("ccddpg-paper", {}, ""),
@@ -253,8 +259,9 @@ def _trained(cell: Cell, budgets: Budgets, output: Path, training: str = "paper"
 def trained_mixed(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, float]:
     """The set model trained across the sizes ``budgets.mixed_n`` at the cell's M and μ, and its training wall time (s).
 
-    Trained once (``--train-steps`` at each size, :data:`MIXED_TURN_STEPS` per turn) and kept in
-    ``output``/runs/mixed_m<M>_mu<μ>; a kept model of fewer steps per size is trained again from scratch.
+    Trained once (:data:`MIXED_HYPERPARAMETERS`, ``--train-steps`` at each size, :data:`MIXED_TURN_STEPS` per
+    turn) and kept in ``output``/runs/mixed_m<M>_mu<μ>; a kept model of fewer steps per size, other sizes or
+    other policy settings is trained again from scratch.
 
     :param cell: any cell of the (M, μ) whose mixed model is wanted (its N is not used)
     :param budgets: the sweep's budgets (``train_steps`` per size, ``mixed_n``, ``seed``)
@@ -266,18 +273,24 @@ def trained_mixed(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, f
     finished, timing = run_dir / "model.zip", run_dir / "train_seconds.json"
     if finished.exists() and timing.exists():
         record = json.loads(timing.read_text())
-        if record["steps_per_size"] >= budgets.train_steps and record["sizes"] == list(budgets.mixed_n):
+        kept = record["steps_per_size"] >= budgets.train_steps and record["sizes"] == list(budgets.mixed_n)
+        if kept and record.get("policy_kwargs") == MIXED_HYPERPARAMETERS["policy_kwargs"]:
             return CCDDPG.load(finished), record["seconds"]
     start = time.perf_counter()
     configs = [dataclasses.replace(cell, n_uavs=n).config() for n in budgets.mixed_n]
-    model = make_agent("ccddpg", configs[0], budgets.seed, **SET_HYPERPARAMETERS)
+    model = make_agent("ccddpg", configs[0], budgets.seed, **MIXED_HYPERPARAMETERS)
     if not isinstance(model, CCDDPG):
         raise TypeError(f"make_agent('ccddpg') gave a {type(model).__name__}")
     models = learn_across_sizes(model, [SatGroundEnv(config) for config in configs], budgets.train_steps, MIXED_TURN_STEPS)
     seconds = time.perf_counter() - start
     run_dir.mkdir(parents=True, exist_ok=True)
     save_atomically(models[0].save, finished)
-    record = {"seconds": seconds, "steps_per_size": budgets.train_steps, "sizes": list(budgets.mixed_n)}
+    record = {
+        "seconds": seconds,
+        "steps_per_size": budgets.train_steps,
+        "sizes": list(budgets.mixed_n),
+        "policy_kwargs": MIXED_HYPERPARAMETERS["policy_kwargs"],
+    }
     write_atomically(timing, json.dumps(record))
     return models[0], seconds
 
