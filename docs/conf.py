@@ -30,7 +30,8 @@ GENERATED_TITLES = {
     "scale/set/scale": "The set policy's scale tables (`bench scale`)",
     "scale/set/scale-without-rank-cycles": "The set policy's scale tables without rank cycles (`bench scale`)",
     "scale/set/scale-swap": "The swap descent's scale tables (`bench scale`)",
-    "scale/set/scale-mixed": "The mixed-size set model's scale tables (`bench scale`)",
+    "scale/set/scale-mixed": "The mixed-size set model's scale tables, without the size token (`bench scale`)",
+    "scale/set/scale-mixed-size": "The mixed-size set model's scale tables, with the size token (`bench scale`)",
 }
 html_theme = "sphinx_rtd_theme"
 html_title = f"sb3-ccddpg {release}"

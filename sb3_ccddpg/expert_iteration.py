@@ -4,8 +4,7 @@ Each collected transition is labelled once, when it is stored (:class:`TeacherRe
 ``"twin-descent"`` (:class:`~sb3_ccddpg.solvers.search.TwinSearch`; ``teacher="twin-swap-descent"`` for its
 neighbourhood with swaps) started from the executed action, so its target moves a few UAVs in the actor's own
 satellite numbering. Imitating the exact oracle instead does not
-work: satellites are identical, its labels are arbitrary and its partition jumps between near-ties
-(``../shared/design/scale-and-amortisation.md`` §3).
+work: satellites are identical, its labels are arbitrary and its partition jumps between near-ties.
 
 The loss (:func:`imitation_loss`) does not care which label a group gets: per sample, the teacher's groups are
 matched to the actor's satellites by the assignment that costs the actor's scores least (the Hungarian method

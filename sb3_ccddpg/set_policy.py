@@ -133,7 +133,8 @@ class SetActor(Actor):
     :param learnable_scales: whether the scales are learned
     :param rank_cycles: add :func:`rank_cycle` to each UAV's token
     :param size_token: add N / (M · ``max_satellites``) to each UAV's token: without it the tokens and their
-        pooled means are the same at every N, so a model trained across sizes cannot tell them apart
+        pooled means are the same at every N, so a model trained across sizes cannot tell them apart (one
+        mixed-size run with it measured worse than without, docs/scale/set)
     :param activation_fn: kept for SB3's interface
     :param normalize_images: kept for SB3's interface
     """
