@@ -106,11 +106,11 @@ def calibrate(config: SatGroundConfig, n_states: int = CALIBRATION_STATES) -> Ca
     """
     states = np.random.default_rng(CALIBRATION_SEED).uniform(*config.data_mb_range, size=(n_states + 1, config.n_uavs))
     oracle = Oracle(config)
-    start = equal_split(config).association
+    default, start = TwinSearch(config, DEFAULT_DECISION), equal_split(config)
     descent_s = exact_s = 0.0
     for k, data_mb in enumerate(states):  # the first state warms up, untimed
         tic = time.perf_counter()
-        descend(StateProblem(config, data_mb, config.mu), start, DESCENT_ROUNDS, swaps=DEFAULT_DECISION == "twin-swap-descent")
+        default.best(data_mb, config.mu, start)
         descent = time.perf_counter() - tic
         tic = time.perf_counter()
         if oracle.enumerates:
