@@ -165,11 +165,12 @@ def test_channel_candidates_contain_the_optimum_of_every_weighting() -> None:
 
 
 def test_channel_candidates_equal_a_greedy_fill_per_bottleneck() -> None:
-    """The global-order construction gives exactly the per-candidate greedy fill (ties to the lower UAV index)."""
+    """The global-order construction gives exactly the per-candidate greedy fill (ties to the lower UAV index),
+    from one UAV per channel (ξ_total = N) to four channels each, at sizes beyond the enumeration."""
     rng = np.random.default_rng(5)
     for trial in range(100):
-        n_uavs = int(rng.integers(2, 12))
-        total = int(rng.integers(n_uavs, 4 * n_uavs))
+        n_uavs = int(rng.integers(1, 25))
+        total = int(rng.integers(n_uavs, 4 * n_uavs + 1))
         upload = rng.uniform(1.0, 10.0, n_uavs)
         if trial % 3 == 0:
             upload = np.round(upload)  # equal uploads: ties between UAVs
@@ -181,7 +182,9 @@ def test_channel_candidates_equal_a_greedy_fill_per_bottleneck() -> None:
             for _ in range(total - row.sum()):  # one channel at a time to the largest reduction of Σ s_i/ξ_i
                 channels[np.argmax(upload / channels - upload / (channels + 1))] += 1
             expected.add(tuple(channels))
-        assert {tuple(row) for row in channel_candidates(upload, total)} == expected
+        candidates = channel_candidates(upload, total)
+        assert {tuple(row) for row in candidates} == expected
+        assert np.array_equal(candidates, np.unique(candidates, axis=0))  # distinct, in lexicographic order
 
 
 def test_set_partitions_counts_and_canonical_form() -> None:
