@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
+from sb3_ccddpg.solvers import oracle as oracle_module
 from sb3_ccddpg.solvers.oracle import (
     PARTITION_LIMIT,
     Oracle,
@@ -19,6 +20,7 @@ from sb3_ccddpg.solvers.oracle import (
     eq14_sum_shares,
     on_satellites,
     partition_count,
+    satellite_sums,
     set_partitions,
 )
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, random_allocation, reference_normalisers
@@ -185,6 +187,51 @@ def test_channel_candidates_equal_a_greedy_fill_per_bottleneck() -> None:
         candidates = channel_candidates(upload, total)
         assert {tuple(row) for row in candidates} == expected
         assert np.array_equal(candidates, np.unique(candidates, axis=0))  # distinct, in lexicographic order
+
+
+def test_satellite_sums_equal_the_one_hot_product() -> None:
+    rng = np.random.default_rng(8)
+    for n_uavs, n_satellites in ((1, 1), (5, 3), (11, 8), (64, 8)):
+        partitions = rng.integers(0, n_satellites, (30, n_uavs))
+        values = rng.uniform(0.0, 5.0, (3, n_uavs))
+        expected = np.stack([on_satellites(partitions, n_satellites) @ row for row in values])
+        np.testing.assert_allclose(satellite_sums(partitions, values, n_satellites), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("energy_model", "aggregation"), [("eq15", "sum"), ("eq15", "max"), ("eq14", "max")])
+def test_fill_skips_scoring_only_where_the_caps_are_clearly_met(
+    energy_model: str, aggregation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fill`` takes a solution within the C6/C7 caps by more than CAP_MARGIN as feasible without scoring it:
+    the same allocations and feasibility as scoring every one, where the caps bind (reference of 2 UAVs) and
+    where they do not."""
+    rng = np.random.default_rng(9)
+    cases = []
+    for reference in (2, None):
+        config = SatGroundConfig(
+            n_uavs=7, n_satellites=3, energy_model=energy_model, train_aggregation=aggregation, reference_n_uavs=reference
+        )
+        for _ in range(40):
+            problem = StateProblem(config, rng.uniform(100, 1000, 7), float(rng.uniform()))
+            cases.append((problem, rng.integers(0, 3, (int(rng.integers(1, 20)), 7))))
+    scorings = []
+    score = StateProblem.meets_constraints
+
+    def counted_score(self: StateProblem, allocation: Allocation) -> bool:
+        scorings.append(allocation)
+        return score(self, allocation)
+
+    monkeypatch.setattr(StateProblem, "meets_constraints", counted_score)
+    fast = [problem.fill(partitions) for problem, partitions in cases]
+    fast_scorings = len(scorings)
+    monkeypatch.setattr(oracle_module, "CAP_MARGIN", np.inf)  # never clearly met: every solution scored
+    scored = [problem.fill(partitions) for problem, partitions in cases]
+    assert fast_scorings < len(scorings) - fast_scorings  # the shortcut was taken
+    for (allocation, feasible), (reference, reference_feasible) in zip(fast, scored, strict=True):
+        assert feasible == reference_feasible
+        for field in ("channels", "association", "cpu_share"):
+            np.testing.assert_array_equal(getattr(allocation, field), getattr(reference, field))
+    assert 0 < sum(feasible for _, feasible in scored) < len(scored)  # both kinds of state occurred
 
 
 def test_set_partitions_counts_and_canonical_form() -> None:

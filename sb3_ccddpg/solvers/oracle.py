@@ -48,7 +48,7 @@ from sb3_ccddpg_envs.config import BITS_PER_MB
 if TYPE_CHECKING:
     from sb3_ccddpg.solvers.branch_and_bound import Solution
 
-#: Most partitions :func:`set_partitions` lists (its table takes ``8·M·N`` bytes per partition in the oracle):
+#: Most partitions :func:`set_partitions` lists (its table takes ``8·N`` bytes per partition in the oracle):
 #: N ≤ 11 for every M ≤ 8, N = 12 up to M = 4, N = 13 up to M = 3.
 PARTITION_LIMIT = 1_000_000
 #: Most partitions :meth:`Oracle.allocate` enumerates; above, branch and bound is faster (measured per state,
@@ -60,6 +60,9 @@ ENUMERATION_LIMIT = 30_000
 ALLOCATE_TIME_LIMIT = 5.0
 #: Partitions whose ``"eq14"``/``"sum"`` shares are solved together (in the order of their lower bounds).
 EQ14_BATCH = 64
+#: Slack below the C6/C7 caps (relative to C6's threshold) from which a solution is taken to meet them without
+#: scoring it (the ε of eq 7 moves T_total by about 3e-8 of it); within the margin the cost model decides.
+CAP_MARGIN = 1e-6
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,25 @@ def on_satellites(partitions: NDArray[np.int64], n_satellites: int) -> NDArray[n
     return (partitions[:, None, :] == np.arange(n_satellites)[:, None]).astype(np.float64)
 
 
+def satellite_sums(partitions: NDArray[np.int64], values: NDArray[np.float64], n_satellites: int) -> NDArray[np.float64]:
+    """Σ of each UAV's values over every satellite's UAVs, for each assignment: ``on_satellites(partitions) @ v``
+    for each row v of ``values``, in ``O(K·N)`` instead of ``O(K·M·N)`` (weighted counts of one index of
+    (assignment, satellite) pairs).
+
+    :param partitions: satellite labels in ``[0, M)``, shape ``(K, N)``
+    :param values: values per UAV, shape ``(V, N)``
+    :param n_satellites: M
+    :return: shape ``(V, K, M)``
+    """
+    n_assignments = len(partitions)
+    index = (partitions + n_satellites * np.arange(n_assignments)[:, None]).ravel()
+    sums = [
+        np.bincount(index, weights=np.broadcast_to(row, partitions.shape).ravel(), minlength=n_assignments * n_satellites)
+        for row in np.asarray(values, dtype=np.float64)
+    ]
+    return np.stack(sums).astype(np.float64, copy=False).reshape(len(sums), n_assignments, n_satellites)
+
+
 @dataclass(frozen=True)
 class _ShareSolution:
     """The best CPU shares of every partition, at the unconstrained time level."""
@@ -260,65 +282,64 @@ class StateProblem:
         self.upload_sum = (upload / self.channels).sum(axis=1)
         #: ``a·max_i T_up_i + b·Σ_i T_up_i`` of each candidate, shape ``(C,)``.
         self.channel_cost = self.weights.delay * self.bottleneck + self.weights.upload_sum * self.upload_sum
-        self.best_channels = self.channels[int(np.argmin(self.channel_cost))]
+        self._best_channel = int(np.argmin(self.channel_cost))
+        self.best_channels = self.channels[self._best_channel]
         #: Indices of the Pareto-efficient candidates in (max_i T_up_i, Σ_i T_up_i), for C6/C7.
         self.efficient = np.flatnonzero(_pareto_efficient(self.bottleneck, self.upload_sum))
         #: Training work of each UAV, D_i·units·C (cycles), shape ``(N,)``.
         self.cycles = self.data_mb * config.units_per_mb * config.cycles_per_unit
 
-    def fill(self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64] | None = None) -> tuple[Allocation, bool]:
+    def fill(self, partitions: NDArray[np.int64]) -> tuple[Allocation, bool]:
         """The best of these assignments, each with its exact best channels and CPU shares (C6/C7 as above).
 
         :param partitions: satellite labels in ``[0, M)``, shape ``(K, N)``
-        :param on_satellite: :func:`on_satellites` of ``partitions`` when the caller keeps it, ``(K, M, N)``
         :return: the allocation, and whether it meets C6/C7 (``False``: none of these assignments can)
         """
-        config = self.config
-        on_satellite = on_satellites(partitions, config.n_satellites) if on_satellite is None else on_satellite
-        shares = self._share_problem(on_satellite)
-        if config.energy_model == "eq14" and config.train_aggregation == "sum":
-            return self._eq14_sum(partitions, on_satellite, shares)
-        allocation = self._unconstrained(partitions, on_satellite, shares)
-        if self.meets_constraints(allocation):
+        shares = self._share_problem(partitions)
+        if self.config.energy_model == "eq14" and self.config.train_aggregation == "sum":
+            return self._eq14_sum(partitions, shares)
+        allocation, clearly_feasible = self._unconstrained(partitions, shares)
+        if clearly_feasible or self.meets_constraints(allocation):
             return allocation, True
-        constrained = self._constrained(partitions, on_satellite, shares)
+        constrained = self._constrained(partitions, shares)
         return (allocation, False) if constrained is None else (constrained, True)
 
-    def best_unconstrained(self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64] | None = None) -> Allocation:
+    def best_unconstrained(self, partitions: NDArray[np.int64]) -> Allocation:
         """The best of these assignments with C6/C7 ignored (the first step of :meth:`fill`).
 
         :param partitions: satellite labels in ``[0, M)``, shape ``(K, N)``
-        :param on_satellite: :func:`on_satellites` of ``partitions`` when the caller keeps it, ``(K, M, N)``
         :return: the allocation
         """
-        on_satellite = on_satellites(partitions, self.config.n_satellites) if on_satellite is None else on_satellite
-        shares = self._share_problem(on_satellite)
+        shares = self._share_problem(partitions)
         if self.config.energy_model == "eq14" and self.config.train_aggregation == "sum":
-            return self._eq14_sum(partitions, on_satellite, shares)[0]
-        return self._unconstrained(partitions, on_satellite, shares)
+            return self._eq14_sum(partitions, shares)[0]
+        return self._unconstrained(partitions, shares)[0]
 
     def meets_constraints(self, allocation: Allocation) -> bool:
         """Whether the allocation, scored with the ε of eq 7, meets C6 and C7."""
         terms = allocation_cost(self.config, self.data_mb, allocation, self.mu)
         return bool(terms["C6_ok"] and terms["C7_ok"])
 
-    def _unconstrained(
-        self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64], shares: _ShareSolution
-    ) -> Allocation:
-        """Best channels plus best partition at its stationary time level."""
-        weights = self.weights
+    def _unconstrained(self, partitions: NDArray[np.int64], shares: _ShareSolution) -> tuple[Allocation, bool]:
+        """Best channels plus best partition at its stationary time level, and whether it meets C6/C7 by more than
+        :data:`CAP_MARGIN` (the caps of :meth:`_constrained`; closer calls are left to :meth:`meets_constraints`)."""
+        config, weights = self.config, self.weights
         levels = _best_level(shares.time_floor, shares.energy_scale, weights, np.inf)
         partition_cost = weights.delay * (shares.inter_delay + levels) + weights.energy * shares.energy_scale / levels**2
         best = int(np.argmin(partition_cost))
-        return self._allocation(self.best_channels, partitions[best], on_satellite[best], levels[best])
+        rest = self.bottleneck[self._best_channel] + shares.inter_delay[best] + weights.fixed_delay
+        energy_room = weights.uav_energy_cap - config.uav_tx_power * self.upload_sum[self._best_channel]
+        cap = min(weights.delay_cap - rest, energy_room / (config.n_uavs * config.hover_power) - rest)
+        clearly_feasible = bool(levels[best] <= cap - CAP_MARGIN * weights.delay_cap)
+        return self._allocation(self.best_channels, partitions[best], levels[best]), clearly_feasible
 
-    def _share_problem(self, on_satellite: NDArray[np.float64]) -> _ShareSolution:
+    def _share_problem(self, partitions: NDArray[np.int64]) -> _ShareSolution:
         config, cycles = self.config, self.cycles
         frequency = config.cpu_frequency
-        group_cycles = on_satellite @ cycles  # (P, M)
-        most_loaded = on_satellite.sum(axis=-1).max(axis=-1)  # max_j N_j
+        per_uav = np.stack([cycles, np.sqrt(cycles), np.ones_like(cycles)])
+        group_cycles, root_sum, group_size = satellite_sums(partitions, per_uav, config.n_satellites)  # each (P, M)
+        most_loaded = group_size.max(axis=-1)  # max_j N_j
         if config.train_aggregation == "sum":
-            root_sum = on_satellite @ np.sqrt(cycles)
             floor_per_group = root_sum**2 / frequency  # time with the whole CPU, √-split
             if config.energy_model == "eq15":
                 scale = config.capacitance * frequency**2 * (group_cycles * floor_per_group**2).sum(axis=-1)
@@ -329,13 +350,12 @@ class StateProblem:
             if config.energy_model == "eq15":
                 scale = config.capacitance * (group_cycles**3).sum(axis=-1)
             else:
-                scale = np.full(len(on_satellite), config.capacitance * (cycles**3).sum())
+                scale = np.full(len(partitions), config.capacitance * (cycles**3).sum())
         return _ShareSolution(floor_per_group.max(axis=-1), scale, self.weights.per_uav_inter * most_loaded)
 
-    def _allocation(
-        self, channels: NDArray[np.int64], labels: NDArray[np.int64], on_satellite: NDArray[np.float64], level: float
-    ) -> Allocation:
+    def _allocation(self, channels: NDArray[np.int64], labels: NDArray[np.int64], level: float) -> Allocation:
         config, cycles = self.config, self.cycles
+        on_satellite = on_satellites(labels[None, :], config.n_satellites)[0]
         if config.train_aggregation == "sum":
             root = np.sqrt(cycles)
             group_root = on_satellite @ root
@@ -349,9 +369,7 @@ class StateProblem:
         cpu_share = cpu_share / np.maximum(totals, 1.0)
         return Allocation(np.asarray(channels, dtype=np.int64), labels.astype(np.int64), cpu_share)
 
-    def _constrained(
-        self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64], shares: _ShareSolution
-    ) -> Allocation | None:
+    def _constrained(self, partitions: NDArray[np.int64], shares: _ShareSolution) -> Allocation | None:
         """Joint search over Pareto-efficient channels × partitions with τ capped by C6/C7."""
         config, weights = self.config, self.weights
         bottleneck, upload_sum = self.bottleneck[self.efficient], self.upload_sum[self.efficient]
@@ -370,11 +388,9 @@ class StateProblem:
         if not np.isfinite(cost).any():
             return None
         k, p = np.unravel_index(np.argmin(cost), cost.shape)
-        return self._allocation(self.channels[self.efficient[k]], partitions[p], on_satellite[p], float(levels[k, p]))
+        return self._allocation(self.channels[self.efficient[k]], partitions[p], float(levels[k, p]))
 
-    def _eq14_sum(
-        self, partitions: NDArray[np.int64], on_satellite: NDArray[np.float64], shares: _ShareSolution
-    ) -> tuple[Allocation, bool]:
+    def _eq14_sum(self, partitions: NDArray[np.int64], shares: _ShareSolution) -> tuple[Allocation, bool]:
         """``"eq14"`` with summed eq 7: prune partitions by the lower bound, solve the rest exactly, in batches."""
         weights = self.weights
         levels = _best_level(shares.time_floor, shares.energy_scale, weights, np.inf)
@@ -386,7 +402,8 @@ class StateProblem:
             chosen = chosen[bound[chosen] < best_cost * (1.0 - 1e-12)]
             if chosen.size == 0:
                 break
-            cost, cpu_share = eq14_sum_shares(self, on_satellite[chosen], shares.inter_delay[chosen])
+            on_satellite = on_satellites(partitions[chosen], self.config.n_satellites)
+            cost, cpu_share = eq14_sum_shares(self, on_satellite, shares.inter_delay[chosen])
             index = int(np.argmin(cost))
             if cost[index] < best_cost:
                 best_cost = float(cost[index])
@@ -429,7 +446,6 @@ class Oracle:
         self.last_feasible = True
         #: The :meth:`solve` result behind the last :meth:`allocate` beyond the enumeration (else ``None``).
         self.last_solution: Solution | None = None
-        self._on_satellite: NDArray[np.float64] | None = None
 
     @property
     def enumerates(self) -> bool:
@@ -446,9 +462,7 @@ class Oracle:
             return self.last_solution.allocation
         if self.partitions is None:
             self.partitions = set_partitions(config.n_uavs, config.n_satellites)
-        if self._on_satellite is None:
-            self._on_satellite = on_satellites(self.partitions, config.n_satellites)
-        allocation, self.last_feasible = StateProblem(config, data_mb, mu).fill(self.partitions, self._on_satellite)
+        allocation, self.last_feasible = StateProblem(config, data_mb, mu).fill(self.partitions)
         return allocation
 
     def solve(
