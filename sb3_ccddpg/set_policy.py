@@ -42,7 +42,7 @@ from sb3_ccddpg.torch_layers import ALPHA0_INIT, ALPHA_INIT, LearnableScale, che
 from sb3_ccddpg_envs import SatGroundConfig
 from sb3_ccddpg_envs.feasibility import column_argmax, rescale_sum
 
-__all__ = ["MAX_SATELLITES", "SetActor", "SetCritic", "SetPolicy", "rank_cycle", "uav_tokens"]
+__all__ = ["MAX_SATELLITES", "SetActor", "SetCritic", "SetPolicy", "rank_cycle", "size_ranks", "uav_tokens"]
 
 #: Satellite slots a set policy has by default (the largest M of the scale sweeps).
 MAX_SATELLITES = 8
@@ -51,34 +51,43 @@ MIN_ALPHA0 = 1e-3
 MIN_WEIGHT = 1e-6
 
 
-def uav_tokens(obs: th.Tensor, n_uavs: int) -> th.Tensor:
+def uav_tokens(obs: th.Tensor, n_uavs: int, ranks: th.Tensor | None = None) -> th.Tensor:
     """One feature vector per UAV from an observation: permutation-equivariant, defined for any N.
 
     :param obs: observations ``[D_i / D_max (N), μ (optional)]``, shape ``(batch, N)`` or ``(batch, N + 1)``
     :param n_uavs: N
+    :param ranks: :func:`size_ranks` of the data, when already computed
     :return: tokens ``[d_i, d_i − mean, mean, std, rank in [0, 1], (μ)]``, shape ``(batch, N, 5)`` or ``(batch, N, 6)``
     """
     data = obs[:, :n_uavs]
     mean = data.mean(dim=1, keepdim=True).expand_as(data)
     spread = data.std(dim=1, keepdim=True, unbiased=False).expand_as(data)
-    rank = data.argsort(dim=1).argsort(dim=1).to(data.dtype) / max(n_uavs - 1, 1)
+    rank = (size_ranks(data) if ranks is None else ranks).to(data.dtype) / max(n_uavs - 1, 1)
     features = [data, data - mean, mean, spread, rank]
     if obs.shape[1] > n_uavs:  # μ observed
         features.append(obs[:, n_uavs:].expand_as(data))
     return th.stack(features, dim=-1)
 
 
-def rank_cycle(obs: th.Tensor, n_uavs: int, n_satellites: int, max_satellites: int) -> th.Tensor:
+def size_ranks(data: th.Tensor) -> th.Tensor:
+    """Each UAV's rank by data size in its state, 0 for the smallest.
+
+    :param data: data sizes, shape ``(batch, N)``
+    :return: integer ranks in ``[0, N)``, shape ``(batch, N)``
+    """
+    return data.argsort(dim=1).argsort(dim=1)
+
+
+def rank_cycle(ranks: th.Tensor, n_satellites: int, max_satellites: int) -> th.Tensor:
     """Each UAV's rank by data size modulo 2M, one-hot over ``2 · max_satellites`` entries.
 
     With it a dealing of the UAVs in size order (round robin, or the snake order that balances sums) is a
     function of one token; from the rank in [0, 1] alone such a function oscillates N / M times over the range.
 
-    :param obs: observations, shape ``(batch, N)`` or ``(batch, N + 1)``
-    :return: shape ``(batch, N, 2 · max_satellites)``
+    :param ranks: :func:`size_ranks`, shape ``(batch, N)``
+    :return: shape ``(batch, N, 2 · max_satellites)``, float32
     """
-    rank = obs[:, :n_uavs].argsort(dim=1).argsort(dim=1)
-    return th.nn.functional.one_hot(rank % (2 * n_satellites), 2 * max_satellites).to(obs.dtype)
+    return th.nn.functional.one_hot(ranks % (2 * n_satellites), 2 * max_satellites).float()
 
 
 def _token_width(observation_space: spaces.Space, n_uavs: int) -> int:
@@ -217,9 +226,11 @@ class SetActor(Actor):
         :param obs: observations, shape ``(batch, N)`` or ``(batch, N + 1)``
         :return: shape ``(batch, N, token width)``
         """
-        features = uav_tokens(obs.float(), self.n_uavs)
+        obs = obs.float()
+        ranks = size_ranks(obs[:, : self.n_uavs])
+        features = uav_tokens(obs, self.n_uavs, ranks)
         if self.rank_cycles:
-            features = th.cat([features, rank_cycle(obs.float(), self.n_uavs, self.n_satellites, self.max_satellites)], dim=-1)
+            features = th.cat([features, rank_cycle(ranks, self.n_satellites, self.max_satellites)], dim=-1)
         if self.size_token:
             per_satellite = self.n_uavs / (self.n_satellites * self.max_satellites)
             features = th.cat([features, features.new_full((*features.shape[:2], 1), per_satellite)], dim=-1)
@@ -240,10 +251,9 @@ class SetActor(Actor):
         alpha0 = self.channel_scale(pooled).clamp(min=MIN_ALPHA0)
         weights = th.sigmoid(self.channel_weight(tokens)).squeeze(-1) + MIN_WEIGHT
         channels = alpha0 * rescale_sum(weights, above=0.0)
-        logits = th.einsum("bnw,mw->bmn", self.slot_key(tokens), self.slots[: self.n_satellites])
-        members = (column_argmax(logits)[:, None, :] == th.arange(self.n_satellites, device=obs.device)[:, None]).to(
-            tokens.dtype
-        )  # (B, M, N): one-hot satellite of each UAV
+        logits = (self.slot_key(tokens) @ self.slots[: self.n_satellites].T).transpose(1, 2)  # (B, M, N)
+        # (B, M, N): one-hot satellite of each UAV
+        members = th.nn.functional.one_hot(column_argmax(logits), self.n_satellites).transpose(1, 2).to(tokens.dtype)
         group = members @ tokens / members.sum(dim=-1, keepdim=True).clamp(min=1.0)  # (B, M, W)
         row_scales = self.row_scale(group).squeeze(-1)  # (B, M)
         weights = members * (th.sigmoid(self.share_weight(tokens)).squeeze(-1)[:, None, :] + MIN_WEIGHT)

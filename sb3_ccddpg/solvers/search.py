@@ -185,7 +185,8 @@ class TwinSearch:
         :param mu: μ
         :param proposal: the actor's decoded allocation
         :return: a feasible allocation, no worse than the proposal on the twin's state (``"twin-robust"``: on the
-            mean over its sampled true states)
+            mean over its sampled true states; ``"exact-fill"``: the assignment's best allocation that meets
+            C6/C7 whenever one does, even where a proposal that violates them scores lower)
         """
         config = self.config
         if self.mode == "twin-search":
@@ -198,7 +199,9 @@ class TwinSearch:
         if self._oracle is not None:
             candidate = self._oracle.allocate(data_mb, mu)
         elif self.mode == "exact-fill":
-            candidate, _ = StateProblem(config, data_mb, mu).fill(proposal.association[None, :])
+            candidate, feasible = StateProblem(config, data_mb, mu).fill(proposal.association[None, :])
+            if feasible:  # the best allocation of the proposal's assignment under C6/C7: nothing to compare
+                return candidate
         else:
             rounds = 1 if self.mode == "twin-search-exact" else DESCENT_ROUNDS
             swaps = self.mode == "twin-swap-descent"
