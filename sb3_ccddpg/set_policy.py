@@ -37,6 +37,7 @@ from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
 from sb3_ccddpg.policy_mixins import TwinDecisions
+from sb3_ccddpg.solvers.baselines import snake_deal
 from sb3_ccddpg.solvers.search import DEFAULT_DECISION
 from sb3_ccddpg.torch_layers import ALPHA0_INIT, ALPHA_INIT, LearnableScale, check_allocation_space, feasible_projection
 from sb3_ccddpg_envs import SatGroundConfig
@@ -46,6 +47,9 @@ __all__ = ["MAX_SATELLITES", "SetActor", "SetCritic", "SetPolicy", "rank_cycle",
 
 #: Satellite slots a set policy has by default (the largest M of the scale sweeps).
 MAX_SATELLITES = 8
+#: Initial weight of the snake deal in the satellite scores (``size_deal``): larger than the initial spread of
+#: the learned scores, so that the untrained actor deals.
+DEAL_WEIGHT_INIT = 1.0
 #: Smallest α0 and per-UAV weight the actor emits (a saturated sigmoid would otherwise reach 0 in float32).
 MIN_ALPHA0 = 1e-3
 MIN_WEIGHT = 1e-6
@@ -144,6 +148,9 @@ class SetActor(Actor):
     :param size_token: add N / (M · ``max_satellites``) to each UAV's token: without it the tokens and their
         pooled means are the same at every N, so a model trained across sizes cannot tell them apart (one
         mixed-size run with it measured worse than without, docs/scale/set)
+    :param size_deal: add a learned weight (initially :data:`DEAL_WEIGHT_INIT`) times the one-hot snake deal by
+        data size (:func:`~sb3_ccddpg.solvers.baselines.snake_deal`) to the satellite scores: the untrained
+        actor deals balanced groups at every N, and learning moves UAVs from there
     :param activation_fn: kept for SB3's interface
     :param normalize_images: kept for SB3's interface
     """
@@ -164,6 +171,7 @@ class SetActor(Actor):
         learnable_scales: bool = True,
         rank_cycles: bool = False,
         size_token: bool = False,
+        size_deal: bool = False,
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
     ) -> None:
@@ -180,7 +188,7 @@ class SetActor(Actor):
         )
         self.n_uavs, self.n_satellites, self.max_satellites = n_uavs, n_satellites, max_satellites
         self.alpha0_init, self.alpha_init, self.learnable_scales = alpha0_init, alpha_init, learnable_scales
-        self.rank_cycles, self.size_token = rank_cycles, size_token
+        self.rank_cycles, self.size_token, self.size_deal = rank_cycles, size_token, size_deal
         width = net_arch[0] if net_arch else 64
         token_width = (
             _token_width(observation_space, n_uavs) + (2 * max_satellites if rank_cycles else 0) + (1 if size_token else 0)
@@ -194,6 +202,7 @@ class SetActor(Actor):
             1, alpha0_init, learnable_scales, "alpha0_init", width if learnable_scales else None
         )
         self.row_scale = LearnableScale(1, alpha_init, learnable_scales, "alpha_init", width if learnable_scales else None)
+        self.deal_weight = nn.Parameter(th.tensor(DEAL_WEIGHT_INIT)) if size_deal else None
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -206,6 +215,7 @@ class SetActor(Actor):
             learnable_scales=self.learnable_scales,
             rank_cycles=self.rank_cycles,
             size_token=self.size_token,
+            size_deal=self.size_deal,
         )
         return data
 
@@ -219,15 +229,16 @@ class SetActor(Actor):
         """Row scales at zero state contribution, one per satellite (the same for every slot)."""
         return [float(self.row_scale().item())] * self.n_satellites
 
-    def token_features(self, obs: th.Tensor) -> th.Tensor:
+    def token_features(self, obs: th.Tensor, ranks: th.Tensor | None = None) -> th.Tensor:
         """Each UAV's token before the set layers: :func:`uav_tokens`, then the rank cycles and the size entry
         when enabled.
 
         :param obs: observations, shape ``(batch, N)`` or ``(batch, N + 1)``
+        :param ranks: :func:`size_ranks` of the data, when already computed
         :return: shape ``(batch, N, token width)``
         """
         obs = obs.float()
-        ranks = size_ranks(obs[:, : self.n_uavs])
+        ranks = size_ranks(obs[:, : self.n_uavs]) if ranks is None else ranks
         features = uav_tokens(obs, self.n_uavs, ranks)
         if self.rank_cycles:
             features = th.cat([features, rank_cycle(ranks, self.n_satellites, self.max_satellites)], dim=-1)
@@ -244,14 +255,18 @@ class SetActor(Actor):
             ``shares`` (each UAV's CPU share of its satellite, ``(batch, N)``), ``cpu_share`` (ρ, ``(batch, M, N)``),
             ``alpha0`` (``(batch, 1)``) and ``row_scales`` (``(batch, M)``)
         """
-        features = self.token_features(obs)
-        tokens = self.mu(features)  # (B, N, W)
+        obs = obs.float()
+        ranks = size_ranks(obs[:, : self.n_uavs])
+        tokens = self.mu(self.token_features(obs, ranks))  # (B, N, W)
         pooled = tokens.mean(dim=1)
         # Floors keep a saturated network feasible: α0 = 0 or all-zero weights would hand out no channel at all.
         alpha0 = self.channel_scale(pooled).clamp(min=MIN_ALPHA0)
         weights = th.sigmoid(self.channel_weight(tokens)).squeeze(-1) + MIN_WEIGHT
         channels = alpha0 * rescale_sum(weights, above=0.0)
         logits = (self.slot_key(tokens) @ self.slots[: self.n_satellites].T).transpose(1, 2)  # (B, M, N)
+        if self.deal_weight is not None:
+            dealt = th.nn.functional.one_hot(snake_deal(ranks, self.n_satellites), self.n_satellites).transpose(1, 2)
+            logits = logits + self.deal_weight * dealt.to(logits.dtype)
         # (B, M, N): one-hot satellite of each UAV
         members = th.nn.functional.one_hot(column_argmax(logits), self.n_satellites).transpose(1, 2).to(tokens.dtype)
         group = members @ tokens / members.sum(dim=-1, keepdim=True).clamp(min=1.0)  # (B, M, W)
@@ -395,6 +410,7 @@ class SetPolicy(TwinDecisions, TD3Policy):
     :param learnable_scales: whether the scales are learned (and depend on the state)
     :param rank_cycles: add each UAV's size rank modulo 2M to the actor's tokens (:func:`rank_cycle`)
     :param size_token: add N / (M · ``max_satellites``) to the actor's tokens (for a model trained across sizes)
+    :param size_deal: start the actor's satellite scores from the snake deal by data size (see :class:`SetActor`)
     :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS` (see ``CCDDPGPolicy``)
     :param decision_config: the env configuration the refinement scores with; unused with ``"actor"``
     :param activation_fn: kept for SB3's interface
@@ -424,6 +440,7 @@ class SetPolicy(TwinDecisions, TD3Policy):
         learnable_scales: bool = True,
         rank_cycles: bool = False,
         size_token: bool = False,
+        size_deal: bool = False,
         decision: str = DEFAULT_DECISION,
         decision_config: SatGroundConfig | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
@@ -447,6 +464,7 @@ class SetPolicy(TwinDecisions, TD3Policy):
             "learnable_scales": learnable_scales,
             "rank_cycles": rank_cycles,
             "size_token": size_token,
+            "size_deal": size_deal,
         }
         super().__init__(
             observation_space,

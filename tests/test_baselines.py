@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch as th
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sb3_ccddpg.evaluation import METRICS, AllocationMethod, evaluate, summarize
-from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
-from sb3_ccddpg_envs import Allocation, SatGroundConfig
+from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm, SnakeDeal, snake_deal
+from sb3_ccddpg.solvers.oracle import Oracle
+from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost
 
 
 def assert_feasible(allocation: Allocation, config: SatGroundConfig) -> None:
@@ -27,7 +29,7 @@ def assert_feasible(allocation: Allocation, config: SatGroundConfig) -> None:
     st.integers(1, 11),
     st.integers(1, 4),
     st.integers(0, 2**31 - 1),
-    st.sampled_from(["equal split", "RA", "GA"]),
+    st.sampled_from(["equal split", "RA", "GA", "snake deal"]),
     st.floats(0, 1),
 )
 def test_every_baseline_allocation_is_feasible(n_uavs: int, n_satellites: int, seed: int, name: str, mu: float) -> None:
@@ -36,9 +38,36 @@ def test_every_baseline_allocation_is_feasible(n_uavs: int, n_satellites: int, s
         "equal split": EqualSplit(config),
         "RA": RandomAlgorithm(config, seed),
         "GA": GeneticAlgorithm(config, evaluations=60, population=20, seed=seed),
+        "snake deal": SnakeDeal(config),
     }
     data = np.random.default_rng(seed).uniform(100, 1000, n_uavs)
     assert_feasible(methods[name].allocate(data, mu), config)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 8), st.integers(0, 2**31 - 1))
+def test_the_snake_deal_balances_the_groups_and_mixes_the_sizes(n_uavs: int, n_satellites: int, seed: int) -> None:
+    ranks = np.random.default_rng(seed).permutation(n_uavs)
+    labels = snake_deal(ranks, n_satellites)
+    sizes = np.bincount(labels, minlength=n_satellites)
+    assert labels.min() >= 0 and sizes.size == n_satellites
+    assert set(sizes) <= {n_uavs // n_satellites, -(-n_uavs // n_satellites)}
+    by_rank = labels[np.argsort(ranks)]  # the labels of ranks 0, 1, 2, ...
+    expected = [k % n_satellites if k // n_satellites % 2 == 0 else n_satellites - 1 - k % n_satellites for k in range(n_uavs)]
+    np.testing.assert_array_equal(by_rank, expected)
+    np.testing.assert_array_equal(snake_deal(th.as_tensor(ranks), n_satellites).numpy(), labels)  # the same in torch
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_snake_deal_method_fills_its_assignment_exactly(seed: int) -> None:
+    config = SatGroundConfig(n_uavs=7)
+    data = np.random.default_rng(seed).uniform(*config.data_mb_range, 7)
+    dealt = SnakeDeal(config).allocate(data, 0.5)
+    np.testing.assert_array_equal(dealt.association, snake_deal(np.argsort(np.argsort(data)), 3))
+    restricted = Oracle(config, partitions=dealt.association[None, :]).allocate(data, 0.5)
+    assert allocation_cost(config, data, dealt)["objective"] == pytest.approx(
+        allocation_cost(config, data, restricted)["objective"], rel=1e-12
+    )
 
 
 def test_ga_improves_on_ra_and_with_its_budget() -> None:

@@ -54,7 +54,8 @@ def test_quick_sweep_is_certified_and_continues_without_recomputing(tmp_path: Pa
     assert set(table.index) == {
         *("bound", "exact", "equal split", "RA", "GA", "twin-descent", "twin-swap-descent", "ccddpg-paper", "ccddpg"),
         *("set-actor", "set-exact-fill", "set-swap-descent", "set-transfer-actor", "set-transfer-fill"),
-        *("set-mixed-actor", "set-mixed-fill"),
+        *("set-mixed-actor", "set-mixed-fill", "snake-deal"),
+        *("set-deal-actor", "set-deal-fill", "set-deal-transfer-actor", "set-deal-transfer-fill"),
     }
     assert table.loc["set-swap-descent", "objective"] <= table.loc["set-exact-fill", "objective"] * (1 + 1e-9)
     # --quick mixes N = 6 and 11: one model, kept with its sizes, decides at this cell's N = 6
@@ -64,6 +65,8 @@ def test_quick_sweep_is_certified_and_continues_without_recomputing(tmp_path: Pa
     # --quick transfers from N = 6 to N = 6: the loaded model decides exactly as the cell's own
     assert table.loc["set-transfer-actor", "objective"] == table.loc["set-actor", "objective"]
     assert table.loc["set-transfer-fill", "objective"] == table.loc["set-exact-fill", "objective"]
+    assert table.loc["set-deal-transfer-fill", "objective"] == table.loc["set-deal-fill", "objective"]
+    assert table.loc["set-deal-fill", "objective"] <= table.loc["set-deal-actor", "objective"]
     assert table.loc["set-exact-fill", "objective"] <= table.loc["set-actor", "objective"]
     assert (table["ratio_to_bound"] >= 1.0 - 1e-9).all()
     assert table.loc["exact", "proved_rate"] == 1.0 and table.loc["exact", "ratio_to_optimum"] == pytest.approx(1.0)

@@ -14,6 +14,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from sb3_ccddpg import CCDDPG
 from sb3_ccddpg.expert_iteration import TeacherReplayBuffer, imitation_loss, matched_labels
 from sb3_ccddpg.set_policy import MAX_SATELLITES, SetPolicy
+from sb3_ccddpg.solvers.baselines import snake_deal
 from sb3_ccddpg.solvers.search import TwinSearch
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, allocation_cost, observe, project
 from sb3_ccddpg_envs.reference import equal_split
@@ -39,12 +40,13 @@ def observations(config: SatGroundConfig, n_states: int, seed: int = 0) -> np.nd
     st.integers(1, 8),
     st.booleans(),
     st.booleans(),
+    st.booleans(),
 )
 def test_set_actor_outputs_are_feasible_fixed_points(
-    n_uavs: int, n_satellites: int, seed: int, batch: int, rank_cycles: bool, size_token: bool
+    n_uavs: int, n_satellites: int, seed: int, batch: int, rank_cycles: bool, size_token: bool, size_deal: bool
 ) -> None:
     th.manual_seed(seed)
-    options = {"decision": "actor", "rank_cycles": rank_cycles, "size_token": size_token}
+    options = {"decision": "actor", "rank_cycles": rank_cycles, "size_token": size_token, "size_deal": size_deal}
     model = set_model(n_uavs, n_satellites, policy_kwargs=options)
     with th.no_grad():
         for parameter in model.actor.parameters():  # far from the initial weights too
@@ -62,7 +64,9 @@ def test_explored_actions_are_feasible_and_stored_as_executed() -> None:
         assert_feasible_fixed_point(actions, 5, 3)
 
 
-@pytest.mark.parametrize("options", [{}, {"rank_cycles": True}, {"rank_cycles": True, "size_token": True}])
+@pytest.mark.parametrize(
+    "options", [{}, {"rank_cycles": True}, {"rank_cycles": True, "size_token": True}, {"rank_cycles": True, "size_deal": True}]
+)
 def test_the_actor_is_equivariant_and_the_critic_invariant_under_relabelling(options: dict[str, bool]) -> None:
     model = set_model(n_uavs=7, policy_kwargs={"decision": "actor", **options})
     obs = th.as_tensor(observations(model.env_config, 16), dtype=th.float32)
@@ -197,3 +201,21 @@ def test_the_size_token_tells_the_actor_its_n(tmp_path: Path) -> None:
         features = sized.actor.token_features(obs)
         assert features.shape == (4, n_uavs, 5 + 2 * MAX_SATELLITES + 1)
         th.testing.assert_close(features[..., -1], th.full((4, n_uavs), n_uavs / (3 * MAX_SATELLITES)))
+
+
+@pytest.mark.parametrize(("n_uavs", "n_satellites"), [(1, 3), (5, 3), (11, 8), (64, 8)])
+def test_the_untrained_dealing_actor_deals_in_snake_order_and_keeps_it_through_save_and_resize(
+    n_uavs: int, n_satellites: int, tmp_path: Path
+) -> None:
+    model = set_model(n_uavs, n_satellites, policy_kwargs={"decision": "actor", "rank_cycles": True, "size_deal": True})
+    obs = th.as_tensor(observations(model.env_config, 32), dtype=th.float32)
+    data = obs[:, :n_uavs].numpy()
+    with th.no_grad():
+        labels = model.actor.parts(obs)["logits"].argmax(dim=1).numpy()
+    ranks = np.argsort(np.argsort(data, axis=1), axis=1)
+    np.testing.assert_array_equal(labels, snake_deal(ranks, n_satellites))
+    model.save(tmp_path / "dealing")
+    bigger = SatGroundEnv(n_uavs=n_uavs + 3, n_satellites=n_satellites, channels_total=max(32, 3 * n_uavs + 9))
+    resized = CCDDPG.load(tmp_path / "dealing", env=bigger)
+    assert resized.actor.deal_weight is not None
+    th.testing.assert_close(resized.actor.deal_weight, model.actor.deal_weight)

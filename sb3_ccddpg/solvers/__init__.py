@@ -4,7 +4,7 @@ Every class here is an evaluation method (``name`` and ``allocate(data_mb, mu)``
 :class:`~sb3_ccddpg.evaluation.AllocationMethod`) or a step that CC-DDPG's decision modes call.
 """
 
-from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm, SnakeDeal, snake_deal
 from sb3_ccddpg.solvers.bounds import lower_bound
 from sb3_ccddpg.solvers.branch_and_bound import Solution
 from sb3_ccddpg.solvers.oracle import Oracle
@@ -19,9 +19,11 @@ __all__ = [
     "Oracle",
     "RandomAlgorithm",
     "SearchFromEqualSplit",
+    "SnakeDeal",
     "Solution",
     "TwinSearch",
     "calibrate",
     "lower_bound",
     "robust_allocation",
+    "snake_deal",
 ]

@@ -1,4 +1,4 @@
-"""Baseline methods for the evaluation harness: equal split, RA and GA (spec §7)."""
+"""Baseline methods for the evaluation harness: equal split, RA and GA (spec §7), and the snake deal by data size."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pymoo.core.problem import Problem
 from pymoo.core.repair import Repair
 from pymoo.optimize import minimize
 
+from sb3_ccddpg.solvers.oracle import StateProblem
 from sb3_ccddpg_envs import (
     Allocation,
     SatGroundConfig,
@@ -55,6 +56,42 @@ class RandomAlgorithm:
     def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
         """A random feasible allocation, independent of the state."""
         return random_allocation(self.config, self.rng)
+
+
+def snake_deal(ranks: Any, n_satellites: int) -> Any:
+    """Deal the UAVs to the satellites in order of data size, back and forth: ranks 0, 1, …, M − 1 go to
+    satellites 0, 1, …, M − 1, ranks M, …, 2M − 1 to satellites M − 1, …, 0, and so on.
+
+    Every satellite gets ⌊N/M⌋ or ⌈N/M⌉ UAVs, large and small ones mixed. Arithmetic only, so NumPy arrays
+    and torch tensors alike (the set policy's ``size_deal`` starts its satellite scores from it).
+
+    :param ranks: each UAV's rank by data size, 0 for the smallest, integers of shape ``(..., N)``
+    :param n_satellites: M
+    :return: satellite labels in ``[0, M)``, the same shape
+    """
+    position, backwards = ranks % n_satellites, ranks // n_satellites % 2
+    return position + backwards * (n_satellites - 1 - 2 * position)
+
+
+class SnakeDeal:
+    """The snake deal by data size (:func:`snake_deal`) with the exact best channels and CPU shares for that
+    assignment: one exact fill per state, no learning and no search; the yardstick a learned assignment must
+    beat at scale.
+
+    :param config: system parameters
+    """
+
+    name = "snake deal"
+
+    def __init__(self, config: SatGroundConfig) -> None:
+        self.config = config
+
+    def allocate(self, data_mb: NDArray[np.float64], mu: float) -> Allocation:
+        """The snake deal of this state's UAVs, filled exactly (C6/C7 honoured where the assignment can)."""
+        ranks = np.argsort(np.argsort(data_mb, kind="stable"), kind="stable")
+        labels = snake_deal(ranks, self.config.n_satellites)
+        allocation, _ = StateProblem(self.config, data_mb, mu).fill(labels[None, :])
+        return allocation
 
 
 class _AllocationProblem(Problem):

@@ -66,7 +66,7 @@ DECISIONS = (
 REFINEMENTS = ("exact-fill", "twin-search", "twin-search-exact", "twin-descent", "twin-swap-descent", "exact", "twin-robust")
 #: CC-DDPG's default decision mode: the best measured by ``sb3-ccddpg bench quality`` (docs/quality/set: at
 #: N = 11 it ends at 1.000–1.001× the optimum from the paper's actor and the set policy's alike, where
-#: ``"twin-descent"`` stalls at 1.008–1.019×, for about 1.6× the descent's time).
+#: ``"twin-descent"`` stalls at 1.008–1.019×, for 1.2–1.6× the descent's time).
 DEFAULT_DECISION = "twin-swap-descent"
 #: Most rounds of ``"twin-descent"``. At N = 11, 5 rounds gave the same mean objective as 3 on 200 held-out states.
 DESCENT_ROUNDS = 10

@@ -246,6 +246,11 @@ SCALE_COLORS = {
     "set-swap-descent": "magenta",
     "set-mixed-actor": "gold",
     "set-mixed-fill": "teal",
+    "snake-deal": "sienna",
+    "set-deal-actor": "navy",
+    "set-deal-fill": "crimson",
+    "set-deal-transfer-actor": "slateblue",
+    "set-deal-transfer-fill": "salmon",
 }
 
 

@@ -9,7 +9,9 @@ cell's methods are scored by the common harness on the same held-out states:
   state; its row says on how many states it proved optimality, and where it proved all of them the
   cell's optimum is known;
 - ``equal split``, ``RA``, ``GA`` (its budget in the table), ``twin-descent`` and ``twin-swap-descent`` from the
-  equal split (the descents of :class:`~sb3_ccddpg.solvers.search.TwinSearch` with no learned proposal);
+  equal split (the descents of :class:`~sb3_ccddpg.solvers.search.TwinSearch` with no learned proposal), and
+  ``snake-deal`` (:class:`~sb3_ccddpg.solvers.baselines.SnakeDeal`: the UAVs dealt in size order, back and
+  forth, with the exact channels and shares: one fill);
 - ``ccddpg-paper`` (the paper's actor alone) and ``ccddpg`` (its default decision): one CC-DDPG trained per
   cell for ``--train-steps`` steps, the two evaluated from the same training;
 - ``set-actor`` and ``set-exact-fill``: CC-DDPG with the size-independent :class:`~sb3_ccddpg.set_policy.SetPolicy`
@@ -21,7 +23,10 @@ cell's methods are scored by the common harness on the same held-out states:
 - ``set-mixed-actor`` and ``set-mixed-fill``: the same two decisions of one set model trained across the sizes
   ``--mixed-n`` in turn (same M and μ; :func:`~sb3_ccddpg.size_mixing.learn_across_sizes`, ``--train-steps``
   at each size), loaded at this cell's N: one model for every size (trained before the transfer jobs, one
-  training per (M, μ); not resumable: a stopped mixed training starts again).
+  training per (M, μ); not resumable: a stopped mixed training starts again);
+- ``set-deal-actor``, ``set-deal-fill``, ``set-deal-transfer-actor`` and ``set-deal-transfer-fill``: the same with
+  the actor's satellite scores started from the snake deal (``size_deal``, :data:`SET_DEAL_HYPERPARAMETERS`),
+  per cell and from the model trained at ``--transfer-n``.
 
 Each (cell, method) is one job (a cell's learned methods of one training one job together); its per-state rows are
 written to ``--output``/rows/<cell>/<method>.csv when it finishes, and the trained agents live in
@@ -54,7 +59,7 @@ from sb3_ccddpg.agents import agent_method, make_agent
 from sb3_ccddpg.ccddpg import CCDDPG
 from sb3_ccddpg.evaluation import AllocationMethod, evaluate, held_out_states
 from sb3_ccddpg.size_mixing import learn_across_sizes
-from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
+from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm, SnakeDeal
 from sb3_ccddpg.solvers.bounds import lower_bound
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.solvers.search import DEFAULT_DECISION, SearchFromEqualSplit
@@ -77,6 +82,7 @@ METHODS = (
     "GA",
     "twin-descent",
     "twin-swap-descent",
+    "snake-deal",
     "ccddpg-paper",
     "ccddpg",
     "set-actor",
@@ -86,6 +92,10 @@ METHODS = (
     "set-transfer-fill",
     "set-mixed-actor",
     "set-mixed-fill",
+    "set-deal-actor",
+    "set-deal-fill",
+    "set-deal-transfer-actor",
+    "set-deal-transfer-fill",
 )
 #: The set policy's training in the sweep: expert iteration on the imitation loss alone (the best measured at
 #: N = 11 by ``bench quality``, docs/quality/set), with the rank cycles in the actor's tokens (without them the
@@ -99,13 +109,19 @@ SET_HYPERPARAMETERS: dict[str, Any] = {
 #: The mixed-size training's: the set training's. With ``size_token=True`` in the actor's tokens the mixed model
 #: measured worse at every N (docs/scale/set, one seed), so the tokens stay the per-size training's.
 MIXED_HYPERPARAMETERS: dict[str, Any] = SET_HYPERPARAMETERS
+#: The set training with the actor's satellite scores started from the snake deal by data size.
+SET_DEAL_HYPERPARAMETERS: dict[str, Any] = {
+    **SET_HYPERPARAMETERS,
+    "policy_kwargs": {**SET_HYPERPARAMETERS["policy_kwargs"], "size_deal": True},
+}
 #: Each training's agent and constructor arguments, and the suffix of its run folder.
 TRAININGS: dict[str, tuple[str, dict[str, Any], str]] = {
     "paper": ("ccddpg-paper", {}, ""),
     "set": ("ccddpg", SET_HYPERPARAMETERS, "-set"),
+    "set-deal": ("ccddpg", SET_DEAL_HYPERPARAMETERS, "-set-deal"),
 }
-#: Each learned method's training and decision mode (``set-transfer``: the set training of another N;
-#: ``set-mixed``: one set training across the sizes ``Budgets.mixed_n``).
+#: Each learned method's training and decision mode (``set-transfer``, ``set-deal-transfer``: that training of
+#: another N; ``set-mixed``: one set training across the sizes ``Budgets.mixed_n``).
 LEARNED = {
     "ccddpg-paper": ("paper", "actor"),
     "ccddpg": ("paper", DEFAULT_DECISION),
@@ -116,9 +132,13 @@ LEARNED = {
     "set-transfer-fill": ("set-transfer", "exact-fill"),
     "set-mixed-actor": ("set-mixed", "actor"),
     "set-mixed-fill": ("set-mixed", "exact-fill"),
+    "set-deal-actor": ("set-deal", "actor"),
+    "set-deal-fill": ("set-deal", "exact-fill"),
+    "set-deal-transfer-actor": ("set-deal-transfer", "actor"),
+    "set-deal-transfer-fill": ("set-deal-transfer", "exact-fill"),
 }
 #: The trainings that load another cell's (or several cells') model, scored after every other job.
-LOADED_TRAININGS = ("set-transfer", "set-mixed")
+LOADED_TRAININGS = ("set-transfer", "set-deal-transfer", "set-mixed")
 #: Env steps of one size's turn in a mixed training.
 MIXED_TURN_STEPS = 1000
 #: Defaults of ``--quick``.
@@ -328,11 +348,13 @@ def run_job(cell: Cell, method: str, budgets: Budgets, output: Path) -> pd.DataF
             solver = GeneticAlgorithm(config, budgets.ga_evaluations, seed=budgets.seed)
         elif method in ("twin-descent", "twin-swap-descent"):
             solver = SearchFromEqualSplit(config, method)
+        elif method == "snake-deal":
+            solver = SnakeDeal(config)
         else:
             training, decision = LEARNED[method]
-            if training == "set-transfer":
+            if training in ("set-transfer", "set-deal-transfer"):
                 source_cell = dataclasses.replace(cell, n_uavs=budgets.transfer_n)
-                source, extra["train_s"] = _trained(source_cell, budgets, output, "set")
+                source, extra["train_s"] = _trained(source_cell, budgets, output, training.removesuffix("-transfer"))
                 model = source.resized(SatGroundEnv(config))
             elif training == "set-mixed":
                 source, extra["train_s"] = trained_mixed(cell, budgets, output)
@@ -456,7 +478,8 @@ def jobs(selected: list[Cell], methods: list[str], budgets: Budgets) -> list[tup
             for method in methods
             if method not in LEARNED and (method != "exact" or cell.n_uavs <= budgets.exact_max_n)
         ]
-    order = {"ccddpg": 0, "ccddpg-paper": 0, "set-actor": 0, "set-exact-fill": 0, "set-swap-descent": 0, "GA": 1, "exact": 2}
+    learned_first = {method: 0 for method, (training, _) in LEARNED.items() if training in TRAININGS}
+    order = {**learned_first, "GA": 1, "exact": 2}
     return sorted(listed, key=lambda job: (order.get(job[1][0], len(order)), _largest_first(job[0])))
 
 
