@@ -40,9 +40,13 @@ def test_cells_and_jobs_follow_the_sweep() -> None:
     ]
     # one mixed training per (M, μ), only when a mixed method is asked for
     assert mixed_trainings([Cell(11, 8), Cell(32, 8), Cell(32, 8, 0.1), Cell(11, 3)], ["set-mixed-actor"]) == [
-        Cell(32, 8),
-        Cell(32, 8, 0.1),
-        Cell(11, 3),
+        (Cell(32, 8), "set-mixed"),
+        (Cell(32, 8, 0.1), "set-mixed"),
+        (Cell(11, 3), "set-mixed"),
+    ]
+    assert mixed_trainings([Cell(11, 8)], ["set-deal-mixed-fill", "set-mixed-fill"]) == [
+        (Cell(11, 8), "set-mixed"),
+        (Cell(11, 8), "set-deal-mixed"),
     ]
     assert mixed_trainings([Cell(11, 8)], ["set-actor"]) == []
 
@@ -56,11 +60,15 @@ def test_quick_sweep_is_certified_and_continues_without_recomputing(tmp_path: Pa
         *("set-actor", "set-exact-fill", "set-swap-descent", "set-transfer-actor", "set-transfer-fill"),
         *("set-mixed-actor", "set-mixed-fill", "snake-deal"),
         *("set-deal-actor", "set-deal-fill", "set-deal-transfer-actor", "set-deal-transfer-fill"),
+        *("set-deal-mixed-actor", "set-deal-mixed-fill"),
     }
     assert table.loc["set-swap-descent", "objective"] <= table.loc["set-exact-fill", "objective"] * (1 + 1e-9)
     # --quick mixes N = 6 and 11: one model, kept with its sizes, decides at this cell's N = 6
     assert json.loads((tmp_path / "runs" / "mixed_m3_mu0.5" / "train_seconds.json").read_text())["sizes"] == [6, 11]
     assert table.loc["set-mixed-fill", "objective"] <= table.loc["set-mixed-actor", "objective"]
+    assert json.loads((tmp_path / "runs" / "deal-mixed_m3_mu0.5" / "train_seconds.json").read_text())["policy_kwargs"][
+        "size_deal"
+    ]
     assert table.loc["set-mixed-actor", "train_s"] > 0
     # --quick transfers from N = 6 to N = 6: the loaded model decides exactly as the cell's own
     assert table.loc["set-transfer-actor", "objective"] == table.loc["set-actor", "objective"]

@@ -251,6 +251,8 @@ SCALE_COLORS = {
     "set-deal-fill": "crimson",
     "set-deal-transfer-actor": "slateblue",
     "set-deal-transfer-fill": "salmon",
+    "set-deal-mixed-actor": "darkkhaki",
+    "set-deal-mixed-fill": "darkcyan",
 }
 
 

@@ -24,9 +24,10 @@ cell's methods are scored by the common harness on the same held-out states:
   ``--mixed-n`` in turn (same M and μ; :func:`~sb3_ccddpg.size_mixing.learn_across_sizes`, ``--train-steps``
   at each size), loaded at this cell's N: one model for every size (trained before the transfer jobs, one
   training per (M, μ); not resumable: a stopped mixed training starts again);
-- ``set-deal-actor``, ``set-deal-fill``, ``set-deal-transfer-actor`` and ``set-deal-transfer-fill``: the same with
-  the actor's satellite scores started from the snake deal (``size_deal``, :data:`SET_DEAL_HYPERPARAMETERS`),
-  per cell and from the model trained at ``--transfer-n``.
+- ``set-deal-actor``, ``set-deal-fill``, ``set-deal-transfer-actor``, ``set-deal-transfer-fill``,
+  ``set-deal-mixed-actor`` and ``set-deal-mixed-fill``: the same with the actor's satellite scores started from
+  the snake deal (``size_deal``, :data:`SET_DEAL_HYPERPARAMETERS`), per cell, from the model trained at
+  ``--transfer-n`` and from one model trained across ``--mixed-n``.
 
 Each (cell, method) is one job (a cell's learned methods of one training one job together); its per-state rows are
 written to ``--output``/rows/<cell>/<method>.csv when it finishes, and the trained agents live in
@@ -96,6 +97,8 @@ METHODS = (
     "set-deal-fill",
     "set-deal-transfer-actor",
     "set-deal-transfer-fill",
+    "set-deal-mixed-actor",
+    "set-deal-mixed-fill",
 )
 #: The set policy's training in the sweep: expert iteration on the imitation loss alone (the best measured at
 #: N = 11 by ``bench quality``, docs/quality/set), with the rank cycles in the actor's tokens (without them the
@@ -121,7 +124,7 @@ TRAININGS: dict[str, tuple[str, dict[str, Any], str]] = {
     "set-deal": ("ccddpg", SET_DEAL_HYPERPARAMETERS, "-set-deal"),
 }
 #: Each learned method's training and decision mode (``set-transfer``, ``set-deal-transfer``: that training of
-#: another N; ``set-mixed``: one set training across the sizes ``Budgets.mixed_n``).
+#: another N; ``set-mixed``, ``set-deal-mixed``: one such training across the sizes ``Budgets.mixed_n``).
 LEARNED = {
     "ccddpg-paper": ("paper", "actor"),
     "ccddpg": ("paper", DEFAULT_DECISION),
@@ -136,9 +139,16 @@ LEARNED = {
     "set-deal-fill": ("set-deal", "exact-fill"),
     "set-deal-transfer-actor": ("set-deal-transfer", "actor"),
     "set-deal-transfer-fill": ("set-deal-transfer", "exact-fill"),
+    "set-deal-mixed-actor": ("set-deal-mixed", "actor"),
+    "set-deal-mixed-fill": ("set-deal-mixed", "exact-fill"),
 }
 #: The trainings that load another cell's (or several cells') model, scored after every other job.
-LOADED_TRAININGS = ("set-transfer", "set-deal-transfer", "set-mixed")
+#: The trainings across sizes: their hyperparameters and the prefix of their run folder.
+MIXED_TRAININGS: dict[str, tuple[dict[str, Any], str]] = {
+    "set-mixed": (MIXED_HYPERPARAMETERS, "mixed"),
+    "set-deal-mixed": (SET_DEAL_HYPERPARAMETERS, "deal-mixed"),
+}
+LOADED_TRAININGS = ("set-transfer", "set-deal-transfer", *MIXED_TRAININGS)
 #: Env steps of one size's turn in a mixed training.
 MIXED_TURN_STEPS = 1000
 #: Defaults of ``--quick``.
@@ -273,29 +283,31 @@ def _trained(cell: Cell, budgets: Budgets, output: Path, training: str = "paper"
     return model, spent
 
 
-def trained_mixed(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, float]:
+def trained_mixed(cell: Cell, budgets: Budgets, output: Path, training: str = "set-mixed") -> tuple[CCDDPG, float]:
     """The set model trained across the sizes ``budgets.mixed_n`` at the cell's M and μ, and its training wall time (s).
 
-    Trained once (:data:`MIXED_HYPERPARAMETERS`, ``--train-steps`` at each size, :data:`MIXED_TURN_STEPS` per
-    turn) and kept in ``output``/runs/mixed_m<M>_mu<μ>; a kept model of fewer steps per size, other sizes or
-    other policy settings is trained again from scratch.
+    Trained once (the training's hyperparameters in :data:`MIXED_TRAININGS`, ``--train-steps`` at each size,
+    :data:`MIXED_TURN_STEPS` per turn) and kept in ``output``/runs/<prefix>_m<M>_mu<μ>; a kept model of fewer
+    steps per size, other sizes or other policy settings is trained again from scratch.
 
     :param cell: any cell of the (M, μ) whose mixed model is wanted (its N is not used)
     :param budgets: the sweep's budgets (``train_steps`` per size, ``mixed_n``, ``seed``)
     :param output: the benchmark's folder
+    :param training: one of :data:`MIXED_TRAININGS`
     :return: the model (attached to an env at the first of ``mixed_n``) and its training wall time (s)
     """
     th.set_num_threads(1)  # one core per job
-    run_dir = output / "runs" / f"mixed_m{cell.n_satellites}_mu{cell.mu:g}"
+    hyperparameters, prefix = MIXED_TRAININGS[training]
+    run_dir = output / "runs" / f"{prefix}_m{cell.n_satellites}_mu{cell.mu:g}"
     finished, timing = run_dir / "model.zip", run_dir / "train_seconds.json"
     if finished.exists() and timing.exists():
         record = json.loads(timing.read_text())
         kept = record["steps_per_size"] >= budgets.train_steps and record["sizes"] == list(budgets.mixed_n)
-        if kept and record.get("policy_kwargs") == MIXED_HYPERPARAMETERS["policy_kwargs"]:
+        if kept and record.get("policy_kwargs") == hyperparameters["policy_kwargs"]:
             return CCDDPG.load(finished), record["seconds"]
     start = time.perf_counter()
     configs = [dataclasses.replace(cell, n_uavs=n).config() for n in budgets.mixed_n]
-    model = make_agent("ccddpg", configs[0], budgets.seed, **MIXED_HYPERPARAMETERS)
+    model = make_agent("ccddpg", configs[0], budgets.seed, **hyperparameters)
     if not isinstance(model, CCDDPG):
         raise TypeError(f"make_agent('ccddpg') gave a {type(model).__name__}")
     models = learn_across_sizes(model, [SatGroundEnv(config) for config in configs], budgets.train_steps, MIXED_TURN_STEPS)
@@ -306,7 +318,7 @@ def trained_mixed(cell: Cell, budgets: Budgets, output: Path) -> tuple[CCDDPG, f
         "seconds": seconds,
         "steps_per_size": budgets.train_steps,
         "sizes": list(budgets.mixed_n),
-        "policy_kwargs": MIXED_HYPERPARAMETERS["policy_kwargs"],
+        "policy_kwargs": hyperparameters["policy_kwargs"],
     }
     write_atomically(timing, json.dumps(record))
     return models[0], seconds
@@ -356,8 +368,8 @@ def run_job(cell: Cell, method: str, budgets: Budgets, output: Path) -> pd.DataF
                 source_cell = dataclasses.replace(cell, n_uavs=budgets.transfer_n)
                 source, extra["train_s"] = _trained(source_cell, budgets, output, training.removesuffix("-transfer"))
                 model = source.resized(SatGroundEnv(config))
-            elif training == "set-mixed":
-                source, extra["train_s"] = trained_mixed(cell, budgets, output)
+            elif training in MIXED_TRAININGS:
+                source, extra["train_s"] = trained_mixed(cell, budgets, output, training)
                 model = source.resized(SatGroundEnv(config))
             else:
                 model, extra["train_s"] = _trained(cell, budgets, output, training)
@@ -490,11 +502,11 @@ def transfer_jobs(selected: list[Cell], methods: list[str]) -> list[tuple[Cell, 
     return [(cell, transfer) for cell in sorted(selected, key=_largest_first)] if transfer else []
 
 
-def mixed_trainings(selected: list[Cell], methods: list[str]) -> list[Cell]:
-    """One cell per (M, μ) whose mixed set training the selected mixed methods need (none without them)."""
-    if not any(LEARNED.get(method, ("",))[0] == "set-mixed" for method in methods):
-        return []
-    return list({(cell.n_satellites, cell.mu): cell for cell in selected}.values())
+def mixed_trainings(selected: list[Cell], methods: list[str]) -> list[tuple[Cell, str]]:
+    """One cell per (M, μ) and training across sizes that the selected mixed methods need (none without them)."""
+    asked = [training for training in MIXED_TRAININGS if any(LEARNED.get(method, ("",))[0] == training for method in methods)]
+    per_scenario = list({(cell.n_satellites, cell.mu): cell for cell in selected}.values())
+    return [(cell, training) for training in asked for cell in per_scenario]
 
 
 def _largest_first(cell: Cell) -> tuple[int, int]:
@@ -550,7 +562,7 @@ def main(argv: list[str] | None = None) -> None:
         with job_executor(args.n_jobs, args.ray_address) as pool:
             futures = scored(jobs(selected, args.methods, budgets), pool)
             mixed = mixed_trainings(selected, args.methods)
-            futures += [pool.submit(trained_mixed, cell, budgets, args.output) for cell in mixed]
+            futures += [pool.submit(trained_mixed, cell, budgets, args.output, training) for cell, training in mixed]
             for future in tqdm(futures, desc="scale jobs"):
                 future.result()
         with job_executor(args.n_jobs, args.ray_address) as pool:
