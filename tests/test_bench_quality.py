@@ -16,6 +16,8 @@ from sb3_ccddpg.evaluation import PolicyMethod, evaluate
 from sb3_ccddpg.solvers.search import DECISIONS
 from sb3_ccddpg.studies.bench.quality import (
     HELD_OUT_SEED,
+    VARIANTS,
+    _constructor_arguments,
     main,
     overview_markdown,
     run_name,
@@ -165,3 +167,11 @@ def test_a_variant_of_an_option_only_ccddpg_has_is_refused_for_other_agents(
     with pytest.raises(ValueError, match="agent must be one of"):
         run_variant("paper", 3, 0.5, 0, (0,), 5, tmp_path / "x", agent="ddpg")
     assert not (tmp_path / "runs").exists()  # nothing trained, nothing written
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_variant_builds_a_model_that_learns_a_few_steps(variant: str) -> None:
+    config = SatGroundConfig(n_uavs=4, n_satellites=2)
+    model = make_agent("ccddpg", config, 0, **{**_constructor_arguments(variant), "learning_starts": 20, "batch_size": 8})
+    model.learn(30)
+    assert model.num_timesteps >= 30

@@ -77,6 +77,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "policy_kwargs": {"rank_cycles": True},
         "replay_buffer_kwargs": {"teacher": "twin-swap-descent"},
     },
+    "set-imitation-only-rank-deal": {
+        "policy": "SetPolicy",
+        "imitation_weight": 1.0,
+        "critic_gradient": False,
+        "policy_kwargs": {"rank_cycles": True, "size_deal": True},
+    },
 }
 #: Variants that change an option only CC-DDPG has.
 CCDDPG_ONLY_VARIANTS = (
@@ -89,6 +95,7 @@ CCDDPG_ONLY_VARIANTS = (
     "set-imitation-only",
     "set-imitation-only-rank",
     "set-imitation-only-rank-swap",
+    "set-imitation-only-rank-deal",
 )
 
 
