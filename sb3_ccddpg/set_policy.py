@@ -149,7 +149,7 @@ class SetActor(Actor):
         pooled means are the same at every N, so a model trained across sizes cannot tell them apart (one
         mixed-size run with it measured worse than without, docs/scale/set)
     :param size_deal: add a learned weight (initially :data:`DEAL_WEIGHT_INIT`) times the one-hot snake deal by
-        data size (:func:`~sb3_ccddpg.solvers.baselines.snake_deal`) to the satellite scores: the untrained
+        data size (:func:`~sb3_ccddpg.solvers.snake_deal`) to the satellite scores: the untrained
         actor deals balanced groups at every N, and learning moves UAVs from there
     :param activation_fn: kept for SB3's interface
     :param normalize_images: kept for SB3's interface

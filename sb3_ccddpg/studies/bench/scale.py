@@ -10,7 +10,7 @@ cell's methods are scored by the common harness on the same held-out states:
   cell's optimum is known;
 - ``equal split``, ``RA``, ``GA`` (its budget in the table), ``twin-descent`` and ``twin-swap-descent`` from the
   equal split (the descents of :class:`~sb3_ccddpg.solvers.search.TwinSearch` with no learned proposal), and
-  ``snake-deal`` (:class:`~sb3_ccddpg.solvers.baselines.SnakeDeal`: the UAVs dealt in size order, back and
+  ``snake-deal`` (:class:`~sb3_ccddpg.solvers.SnakeDeal`: the UAVs dealt in size order, back and
   forth, with the exact channels and shares: one fill);
 - ``ccddpg-paper`` (the paper's actor alone) and ``ccddpg`` (its default decision): one CC-DDPG trained per
   cell for ``--train-steps`` steps, the two evaluated from the same training;
