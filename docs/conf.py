@@ -34,6 +34,7 @@ GENERATED_TITLES = {
     "scale/set/scale-mixed-size": "The mixed-size set model's scale tables, with the size token (`bench scale`)",
     "scale/set/scale-50k": "The set policy's scale tables after 50 000 steps (`bench scale`)",
     "scale/set/scale-deal": "The dealing set policy's and the snake deal's scale tables (`bench scale`)",
+    "scale/set/scale-deal-50k": "The dealing set policy's scale tables after 50 000 steps (`bench scale`)",
 }
 html_theme = "sphinx_rtd_theme"
 html_title = f"sb3-ccddpg {release}"
