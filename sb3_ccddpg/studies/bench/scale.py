@@ -148,7 +148,9 @@ MIXED_TRAININGS: dict[str, tuple[dict[str, Any], str]] = {
     "set-mixed": (MIXED_HYPERPARAMETERS, "mixed"),
     "set-deal-mixed": (SET_DEAL_HYPERPARAMETERS, "deal-mixed"),
 }
-LOADED_TRAININGS = ("set-transfer", "set-deal-transfer", *MIXED_TRAININGS)
+#: The trainings that load another N's model: the training of that N they load.
+TRANSFER_TRAININGS = {"set-transfer": "set", "set-deal-transfer": "set-deal"}
+LOADED_TRAININGS = (*TRANSFER_TRAININGS, *MIXED_TRAININGS)
 #: Env steps of one size's turn in a mixed training.
 MIXED_TURN_STEPS = 1000
 #: Defaults of ``--quick``.
@@ -364,9 +366,9 @@ def run_job(cell: Cell, method: str, budgets: Budgets, output: Path) -> pd.DataF
             solver = SnakeDeal(config)
         else:
             training, decision = LEARNED[method]
-            if training in ("set-transfer", "set-deal-transfer"):
+            if training in TRANSFER_TRAININGS:
                 source_cell = dataclasses.replace(cell, n_uavs=budgets.transfer_n)
-                source, extra["train_s"] = _trained(source_cell, budgets, output, training.removesuffix("-transfer"))
+                source, extra["train_s"] = _trained(source_cell, budgets, output, TRANSFER_TRAININGS[training])
                 model = source.resized(SatGroundEnv(config))
             elif training in MIXED_TRAININGS:
                 source, extra["train_s"] = trained_mixed(cell, budgets, output, training)
