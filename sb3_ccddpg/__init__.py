@@ -6,6 +6,7 @@ Importing this package registers ``SatGround-v0`` with Gymnasium.
 import sb3_ccddpg_envs  # noqa: F401 (registers SatGround-v0)
 from sb3_ccddpg.callbacks import SatGroundInfoCallback
 from sb3_ccddpg.ccddpg import CCDDPG
+from sb3_ccddpg.onnx_policy import OnnxPolicy, export_onnx
 from sb3_ccddpg.policies import CCDDPGPolicy, ConstrainedActor
 from sb3_ccddpg.set_policy import SetPolicy
 from sb3_ccddpg.solvers.bounds import lower_bound
@@ -19,8 +20,10 @@ __all__ = [
     "CCDDPGPolicy",
     "ConstrainedActor",
     "MlpPolicy",
+    "OnnxPolicy",
     "SatGroundInfoCallback",
     "SetPolicy",
     "__version__",
+    "export_onnx",
     "lower_bound",
 ]

@@ -17,7 +17,8 @@ from stable_baselines3.common.save_util import load_from_zip_file
 
 from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, CONSTRAINED, agent_method, make_env
 from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy
-from sb3_ccddpg.evaluation import AllocationMethod, evaluate, summarize
+from sb3_ccddpg.evaluation import AllocationMethod, PolicyMethod, evaluate, summarize
+from sb3_ccddpg.onnx_policy import OnnxPolicy, export_onnx
 from sb3_ccddpg.solvers.baselines import EqualSplit, GeneticAlgorithm, RandomAlgorithm
 from sb3_ccddpg.solvers.oracle import Oracle
 from sb3_ccddpg.solvers.search import DECISIONS
@@ -91,6 +92,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         raise ValueError("give --model, --baseline or both")
     if args.decisions and args.model is None:
         raise ValueError("--decisions needs --model (a CC-DDPG run)")
+    if "onnx" in args.runtime and args.model is None:
+        raise ValueError("--runtime onnx needs --model (a model with the constraint heads)")
     n_states = 50 if args.quick else args.n_states
     methods: list[AllocationMethod] = []
     scenario = scenario_fields(args)
@@ -99,7 +102,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.model is not None:
         path, algorithm, config = _saved_model(args.model)
         mu = args.mu if args.mu is not None else (0.5 if config.observe_mu else config.mu)
-        methods += _model_methods(path, algorithm, config, args.decisions)
+        methods += _model_methods(path, algorithm, config, args.decisions, args.runtime)
     else:
         mu = 0.5 if args.mu is None else args.mu
         config = scenario_config(args.n_uavs, scenario, mu=mu)
@@ -163,22 +166,44 @@ def _constrained_agent(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _model_methods(path: Path, algorithm: str, config: SatGroundConfig, decisions: list[str] | None) -> list[AllocationMethod]:
-    """The saved model as it decides, or, for CC-DDPG with ``decisions``, one method per decision mode."""
+def _model_methods(
+    path: Path, algorithm: str, config: SatGroundConfig, decisions: list[str] | None, runtimes: list[str]
+) -> list[AllocationMethod]:
+    """The saved model as it decides, or, for CC-DDPG with ``decisions``, one method per decision mode; each run by
+    torch, by ONNX Runtime (:class:`~sb3_ccddpg.onnx_policy.OnnxPolicy`) or both (``runtimes``)."""
     model = AGENT_CLASSES[algorithm].load(path, env=make_env(algorithm, config), device="cpu")
     label = f"{AGENT_LABELS[algorithm]} ({path})"
-    if not decisions:
-        return [agent_method(model, algorithm, config, label)]
-    if not isinstance(model, ConstrainedOffPolicy):
-        raise ValueError(
-            f"--decisions needs a model with the constraint heads (one of {list(CONSTRAINED)}), got {algorithm!r}"
-        )
-    methods: list[AllocationMethod] = []
+    if (decisions or "onnx" in runtimes) and not isinstance(model, ConstrainedOffPolicy):
+        flags = "--decisions" if decisions else "--runtime onnx"
+        raise ValueError(f"{flags} needs a model with the constraint heads (one of {list(CONSTRAINED)}), got {algorithm!r}")
+    exported = export_onnx(model) if "onnx" in runtimes else b""
     name = AGENT_LABELS[algorithm].split(" (")[0]
-    for decision in decisions:
-        copy = decided_copy(model, decision, config)  # one model per mode: each method keeps its own
-        methods.append(agent_method(copy, algorithm, config, f"{name} ({decision}) ({path})"))
+    methods: list[AllocationMethod] = []
+    modes: list[str | None] = list(decisions) if decisions else [None]  # None: the model's own
+    for decision in modes:
+        if "torch" in runtimes:
+            if decision is None:
+                methods.append(agent_method(model, algorithm, config, label))
+            else:  # one model per mode: each method keeps its own
+                copy = decided_copy(model, decision, config)
+                methods.append(agent_method(copy, algorithm, config, f"{name} ({decision}) ({path})"))
+        if "onnx" in runtimes:
+            onnx_policy = OnnxPolicy(exported, decision)
+            methods.append(PolicyMethod(onnx_policy, config, f"{name} ({onnx_policy.decision}, onnx) ({path})"))
     return methods
+
+
+def _export(args: argparse.Namespace) -> None:
+    path, algorithm, config = _saved_model(args.model)
+    model = AGENT_CLASSES[algorithm].load(path, env=make_env(algorithm, config), device="cpu")
+    if not isinstance(model, ConstrainedOffPolicy):
+        raise ValueError(f"export needs a model with the constraint heads (one of {list(CONSTRAINED)}), got {algorithm!r}")
+    if args.decision is not None:
+        model.set_decision(args.decision, config)
+    export_onnx(model, args.output)
+    decision = model.policy.decision_kwargs["decision"]
+    print(f"ONNX model: {args.output} (N = {config.n_uavs}, M = {config.n_satellites}, decision {decision})")
+    print(f"decide with it: sb3_ccddpg.OnnxPolicy({str(args.output)!r}).predict(observation)")
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -313,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a model with constraint heads: score it with each of these decision modes",
     )
     evaluate_parser.add_argument(
+        "--runtime",
+        nargs="+",
+        choices=["torch", "onnx"],
+        default=["torch"],
+        help="run the model's actor in torch (SB3's predict), in ONNX Runtime (exported first), or both",
+    )
+    evaluate_parser.add_argument(
         "--baseline", nargs="+", choices=sorted(BASELINES), help="baselines to score (with --model: on its configuration)"
     )
     evaluate_parser.add_argument("--n-uavs", type=int, default=11, help="N (baselines; a model brings its own)")
@@ -324,6 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--quick", action="store_true", help="50 states")
     add_scenario_arguments(evaluate_parser)
     evaluate_parser.set_defaults(handler=_evaluate)
+
+    export_parser = add_command("export", summary="write a model with constraint heads as an ONNX file that decides alone")
+    export_parser.add_argument("--model", type=Path, required=True, help="as for `evaluate`: a run folder or a model .zip")
+    export_parser.add_argument("--output", type=Path, required=True, help="the ONNX file to write")
+    export_parser.add_argument("--decision", choices=DECISIONS, help="decision mode it keeps (default: the model's)")
+    export_parser.set_defaults(handler=_export)
 
     defaults = CompareSettings()
     compare_parser = add_command("compare", summary="every method on the same held-out states, gap to the oracle")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,16 @@ from tqdm.auto import tqdm
 
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, observe, project, twin_view
 
-__all__ = ["METRICS", "TWIN_VIEW_STREAM", "AllocationMethod", "PolicyMethod", "evaluate", "held_out_states", "summarize"]
+__all__ = [
+    "METRICS",
+    "TWIN_VIEW_STREAM",
+    "AllocationMethod",
+    "PolicyMethod",
+    "Predictor",
+    "evaluate",
+    "held_out_states",
+    "summarize",
+]
 
 #: Second word of the seed of the twin's view of the held-out states (the states use the seed alone).
 TWIN_VIEW_STREAM = 1
@@ -60,10 +69,26 @@ class AllocationMethod(Protocol):
         ...
 
 
+class Predictor(Protocol):
+    """Anything with SB3's ``predict``: an SB3 algorithm, or a model exported to ONNX
+    (:class:`~sb3_ccddpg.onnx_policy.OnnxPolicy`)."""
+
+    def predict(
+        self,
+        observation: NDArray[np.floating],
+        state: tuple[NDArray[Any], ...] | None = None,
+        episode_start: NDArray[np.bool_] | None = None,
+        deterministic: bool = False,
+    ) -> tuple[NDArray[Any], tuple[NDArray[Any], ...] | None]:
+        """Actions for the observations, and the recurrent state (``None`` here)."""
+        ...
+
+
 class PolicyMethod:
     """An SB3 model as a method: observe the state as the env does, ``predict`` deterministically, decode.
 
-    :param model: a trained SB3 algorithm (CC-DDPG or any other) for ``SatGround-v0`` with this config
+    :param model: a trained SB3 algorithm (CC-DDPG or any other) for ``SatGround-v0`` with this config, or anything
+        with its ``predict`` (:class:`Predictor`)
     :param config: the env configuration the model was trained on
     :param name: label in tables
     :param action_map: applied to the model's action before decoding, when a wrapper changed its meaning
@@ -71,7 +96,7 @@ class PolicyMethod:
 
     def __init__(
         self,
-        model: BaseAlgorithm,
+        model: BaseAlgorithm | Predictor,
         config: SatGroundConfig,
         name: str,
         action_map: Callable[[NDArray[np.float32]], NDArray[np.floating]] | None = None,
