@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 import torch as th
 import yaml
-from stable_baselines3.common.save_util import load_from_zip_file
 
 from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, CONSTRAINED, agent_method, make_env
 from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy
@@ -29,7 +28,7 @@ from sb3_ccddpg.studies.reporting import print_summary, write_atomically
 from sb3_ccddpg.studies.scenario import add_scenario_arguments, scenario_config, scenario_fields
 from sb3_ccddpg.studies.storage import HEARTBEAT_INTERVAL
 from sb3_ccddpg.studies.tradeoff import TradeoffSettings, trade_off
-from sb3_ccddpg.studies.training import TrainSettings, read_settings, resume, train
+from sb3_ccddpg.studies.training import TrainSettings, resume, saved_model, train
 from sb3_ccddpg.studies.tuning import TUNABLE_AGENTS, TuneSettings, agent_to_train, tune
 from sb3_ccddpg_envs import SatGroundConfig
 
@@ -100,7 +99,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.model is not None and scenario:
         raise ValueError(f"--model brings its own scenario; drop {sorted(scenario)} (or score baselines without --model)")
     if args.model is not None:
-        path, algorithm, config = _saved_model(args.model)
+        path, algorithm, config = saved_model(args.model)
         mu = args.mu if args.mu is not None else (0.5 if config.observe_mu else config.mu)
         methods += _model_methods(path, algorithm, config, args.decisions, args.runtime)
     else:
@@ -115,55 +114,6 @@ def _evaluate(args: argparse.Namespace) -> None:
         write_atomically(args.output / "states.csv", pd.concat(frames).to_csv(index=False))
         write_atomically(args.output / "summary.csv", table.to_csv())
         print(f"results in {args.output}")
-
-
-def _saved_model(given: Path) -> tuple[Path, str, SatGroundConfig]:
-    """The model file, agent name and scenario of ``--model``: a run folder, a model in one, or a saved model with
-    the constraint heads (CC-DDPG or :mod:`sb3_ccddpg.algorithms`).
-
-    :param given: a run folder of ``train``, a model ``.zip`` in it (or in its ``checkpoints/``), or a model with
-        the constraint heads saved anywhere (it carries its scenario, ``env_config``)
-    :return: ``(model file, agent name, configuration)``
-    :raises FileNotFoundError: when the path does not exist
-    :raises ValueError: when a model outside a run folder does not carry its scenario
-    """
-    path = given / "model.zip" if given.is_dir() else given
-    if not path.exists():
-        raise FileNotFoundError(f"--model {given}: no such {'model.zip in the folder' if given.is_dir() else 'file'}")
-    run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-    if (run_dir / "settings.json").exists():
-        run = read_settings(run_dir)
-        return path, run.algorithm, run.config()
-    try:
-        data, _, _ = load_from_zip_file(path, device="cpu", load_data=True)
-    except Exception as error:  # SB3 raises many kinds for a file that is not a saved model
-        raise ValueError(f"--model {path} is not in a run folder (no settings.json) and not a saved model: {error}") from None
-    algorithm = _constrained_agent(data or {})
-    if algorithm is None:
-        raise ValueError(
-            f"--model {path} is not in a run folder (no settings.json) and not a model with the constraint heads "
-            f"(one of {list(CONSTRAINED)}), which carry their scenario"
-        )
-    config = (data or {}).get("env_config")
-    if not isinstance(config, SatGroundConfig):
-        raise ValueError(f"--model {path} is not in a run folder (no settings.json) and does not carry its scenario")
-    return path, algorithm, config
-
-
-def _constrained_agent(data: dict[str, Any]) -> str | None:
-    """The agent name of a saved model with the constraint heads (from its policy class and decision), else ``None``."""
-    policies = {
-        policy: name
-        for name in CONSTRAINED
-        if name != "ccddpg-paper"
-        for policy in (AGENT_CLASSES[name].constrained_policy, *AGENT_CLASSES[name].other_policies)  # type: ignore[attr-defined]
-    }
-    policy_class = data.get("policy_class")
-    for base in policy_class.__mro__ if isinstance(policy_class, type) else ():
-        if base in policies:  # the most specific first: a CCTD3Policy is also a CCDDPGPolicy
-            paper = policies[base] == "ccddpg" and data.get("policy_kwargs", {}).get("decision") == "actor"
-            return "ccddpg-paper" if paper else policies[base]
-    return None
 
 
 def _model_methods(
@@ -194,7 +144,7 @@ def _model_methods(
 
 
 def _export(args: argparse.Namespace) -> None:
-    path, algorithm, config = _saved_model(args.model)
+    path, algorithm, config = saved_model(args.model)
     model = AGENT_CLASSES[algorithm].load(path, env=make_env(algorithm, config), device="cpu")
     if not isinstance(model, ConstrainedOffPolicy):
         raise ValueError(f"export needs a model with the constraint heads (one of {list(CONSTRAINED)}), got {algorithm!r}")
@@ -423,10 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_parser = commands.add_parser(
         "bench",
-        help="benchmarks: `bench env`, `ccddpg`, `decisions`, `heads`, `quality`, `scale`, `threads` or `twin` (-h after it)",
+        help="benchmarks (-h after the name): env, ccddpg, decisions, heads, latency, quality, scale, threads or twin",
     )
     bench_parser.add_argument(
-        "name", choices=["env", "ccddpg", "decisions", "heads", "quality", "scale", "threads", "twin"], help="which benchmark"
+        "name",
+        choices=["env", "ccddpg", "decisions", "heads", "latency", "quality", "scale", "threads", "twin"],
+        help="which benchmark",
     )
     bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
     bench_parser.set_defaults(handler=_bench)

@@ -3,7 +3,7 @@
 SB3's way to deploy a policy is to export it to ONNX and run it with ONNX Runtime (SB3's documentation, "Exporting
 models"). Here that matters for speed: one state's forward pass of :class:`~sb3_ccddpg.set_policy.SetActor` is
 about 80 small tensor operations, and at batch size 1 eager torch spends most of its time dispatching them
-(about 0.5 ms at N = 11, against 0.07 ms in ONNX Runtime; ``benchmarks``: ``sb3-ccddpg evaluate --runtime``).
+(about 0.5 ms at N = 11, against 0.07 ms in ONNX Runtime: ``sb3-ccddpg bench latency`` times both).
 
 - :func:`export_onnx` writes a model's deterministic actor (``policy._predict(obs, deterministic=True)``, what
   SB3's ``predict`` runs) with its sizes, decision mode and env configuration in the file's metadata.
@@ -21,8 +21,10 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import logging
 import os
 import pathlib
+import warnings
 from typing import Any
 
 import numpy as np
@@ -77,19 +79,25 @@ def export_onnx(model: BaseAlgorithm, path: str | os.PathLike[str] | None = None
     example = th.as_tensor(samples, device=policy.device)  # a batch of 2: export does not specialise it to 1
     batch = th.export.Dim("batch", min=1)
     validate = th.distributions.Distribution._validate_args
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
     th.distributions.Distribution.set_default_validate_args(False)  # a data-dependent check export cannot trace
+    exporter_log.setLevel(logging.ERROR)  # its warnings are about operators these policies do not use (torchvision's)
     try:
-        program = th.onnx.export(
-            _DeterministicActions(policy).eval(),
-            (example,),
-            input_names=[_INPUT],
-            output_names=[_OUTPUT],
-            dynamo=True,
-            dynamic_shapes=({0: batch},),
-            verbose=False,
-        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, module="copyreg")  # torch's LeafSpec deprecation
+            program = th.onnx.export(
+                _DeterministicActions(policy).eval(),
+                (example,),
+                input_names=[_INPUT],
+                output_names=[_OUTPUT],
+                dynamo=True,
+                dynamic_shapes=({0: batch},),
+                verbose=False,
+            )
     finally:
         th.distributions.Distribution.set_default_validate_args(validate)
+        exporter_log.setLevel(level)
     assert program is not None  # dynamo=True without f returns the program
     proto = program.model_proto
     metadata = {

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sb3_ccddpg_envs import Allocation, action_size, canonical_action, encode, project
+from sb3_ccddpg_envs import Allocation, action_size, canonical_action, encode, project, project_association
 
 EXAMPLES = settings(max_examples=2000, deadline=None)
 
@@ -138,6 +138,15 @@ def test_zero_channel_part_is_uniform_and_zero_column_goes_to_satellite_zero() -
     np.testing.assert_array_equal(allocation.cpu_share, np.zeros((2, 2)))
 
 
+@EXAMPLES
+@given(st.one_of(problems(box=1e6), problems(dtype=np.float32)))
+def test_the_association_alone_is_the_decoders(problem: tuple[np.ndarray, int, int, int]) -> None:
+    action, n_uavs, n_satellites, channels_total = problem
+    association = project_association(action, n_uavs, n_satellites)
+    assert association.dtype == np.int64
+    np.testing.assert_array_equal(association, project(action, n_uavs, n_satellites, channels_total).association)
+
+
 def test_argmax_ties_go_to_lower_satellite_and_rows_are_repaired() -> None:
     action = np.array([0.5, 0.5, 0.9, -0.9, -0.9, 0.9])  # ρ rows [0.9, -0.9], [-0.9, 0.9]
     allocation = project(action, n_uavs=2, n_satellites=2, channels_total=2)
@@ -157,6 +166,8 @@ def test_argmax_ties_go_to_lower_satellite_and_rows_are_repaired() -> None:
 def test_bad_actions_raise(action: np.ndarray, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         project(action, n_uavs=2, n_satellites=2, channels_total=4)
+    with pytest.raises(ValueError, match=match):
+        project_association(action, n_uavs=2, n_satellites=2)
 
 
 def test_more_uavs_than_channels_raises() -> None:

@@ -8,7 +8,7 @@ from gymnasium.envs.registration import register, registry
 
 from sb3_ccddpg_envs.config import SatGroundConfig
 from sb3_ccddpg_envs.cost import COST_KEYS, allocation_cost, delay_energy, reference_normalisers
-from sb3_ccddpg_envs.decode import Allocation, action_size, canonical_action, encode, project
+from sb3_ccddpg_envs.decode import Allocation, action_size, canonical_action, encode, project, project_association
 from sb3_ccddpg_envs.reference import equal_split, random_allocation
 from sb3_ccddpg_envs.satground import SatGroundEnv, observe
 from sb3_ccddpg_envs.twin import DigitalTwin, SatelliteTwin, UavTwin, has_twin_error, twin_view
@@ -39,6 +39,7 @@ __all__ = [
     "has_twin_error",
     "observe",
     "project",
+    "project_association",
     "random_allocation",
     "reference_normalisers",
     "twin_view",

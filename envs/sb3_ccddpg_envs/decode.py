@@ -108,6 +108,20 @@ def project(action: ArrayLike, n_uavs: int, n_satellites: int, channels_total: i
     return Allocation(whole_channels(fractions, channels_total), column_argmax(shares).astype(np.int64), shares)
 
 
+def project_association(action: ArrayLike, n_uavs: int, n_satellites: int) -> NDArray[np.int64]:
+    """φ of :func:`project` alone, without decoding the channels and shares: each column's largest ``|ρ|``
+    (spec §6 step 3; the rescaling of step 4 keeps a column's only non-zero entry where it is).
+
+    :param action: finite values, shape ``(..., N + M·N)``
+    :param n_uavs: N
+    :param n_satellites: M
+    :return: the satellite of each UAV, shape ``(..., N)``, equal to ``project(action, ...).association``
+    :raises ValueError: if the action has the wrong shape or non-finite values
+    """
+    magnitude = np.abs(_as_actions(action, n_uavs, n_satellites))
+    return column_argmax(split_action(magnitude, n_uavs, n_satellites)[1]).astype(np.int64)
+
+
 def encode(allocation: Allocation, channels_total: int) -> NDArray[np.float64]:
     """Re-encode an allocation as an action (``x_i = ξ_i/ξ_total``, then ρ row-major), the inverse of :func:`project`.
 

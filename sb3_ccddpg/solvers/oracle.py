@@ -212,13 +212,21 @@ def pair_swaps(association: NDArray[np.int64]) -> NDArray[np.int64]:
     :param association: φ, shape ``(N,)``
     :return: assignments, shape ``(P, N)``, P ≤ N(N−1)/2 (the pairs i < j with φ_i ≠ φ_j, in lexicographic order)
     """
-    first, second = np.triu_indices(association.shape[0], k=1)
+    first, second = _pairs(association.shape[0])
     differ = association[first] != association[second]
     first, second = first[differ], second[differ]
     swapped = np.repeat(association[None, :], first.size, axis=0)
     rows = np.arange(first.size)
     swapped[rows, first], swapped[rows, second] = association[second], association[first]
     return swapped
+
+
+@functools.lru_cache(maxsize=16)
+def _pairs(n_items: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """``np.triu_indices(n_items, k=1)``, kept per size (every descent round asks for it)."""
+    first, second = np.triu_indices(n_items, k=1)
+    first.flags.writeable = second.flags.writeable = False
+    return first, second
 
 
 def on_satellites(partitions: NDArray[np.int64], n_satellites: int) -> NDArray[np.float64]:
@@ -241,13 +249,14 @@ def satellite_sums(partitions: NDArray[np.int64], values: NDArray[np.float64], n
     :param n_satellites: M
     :return: shape ``(V, K, M)``
     """
-    n_assignments = len(partitions)
+    n_assignments, n_uavs = partitions.shape
+    rows = np.asarray(values, dtype=np.float64)
+    bins = n_assignments * n_satellites
     index = (partitions + n_satellites * np.arange(n_assignments)[:, None]).ravel()
-    sums = [
-        np.bincount(index, weights=np.broadcast_to(row, partitions.shape).ravel(), minlength=n_assignments * n_satellites)
-        for row in np.asarray(values, dtype=np.float64)
-    ]
-    return np.stack(sums).astype(np.float64, copy=False).reshape(len(sums), n_assignments, n_satellites)
+    index = (index + bins * np.arange(len(rows))[:, None]).ravel()  # one bincount for every row of values
+    weights = np.broadcast_to(rows[:, None, :], (len(rows), n_assignments, n_uavs)).ravel()
+    sums = np.bincount(index, weights=weights, minlength=len(rows) * bins).astype(np.float64, copy=False)
+    return sums.reshape(len(rows), n_assignments, n_satellites)
 
 
 @dataclass(frozen=True)
@@ -284,10 +293,16 @@ class StateProblem:
         self.channel_cost = self.weights.delay * self.bottleneck + self.weights.upload_sum * self.upload_sum
         self._best_channel = int(np.argmin(self.channel_cost))
         self.best_channels = self.channels[self._best_channel]
-        #: Indices of the Pareto-efficient candidates in (max_i T_up_i, Σ_i T_up_i), for C6/C7.
-        self.efficient = np.flatnonzero(_pareto_efficient(self.bottleneck, self.upload_sum))
         #: Training work of each UAV, D_i·units·C (cycles), shape ``(N,)``.
         self.cycles = self.data_mb * config.units_per_mb * config.cycles_per_unit
+        # What each satellite's sums are taken of, for every batch of assignments: cycles, their roots, UAV counts.
+        self._summed_per_uav = np.stack([self.cycles, np.sqrt(self.cycles), np.ones_like(self.cycles)])
+
+    @functools.cached_property
+    def efficient(self) -> NDArray[np.intp]:
+        """Indices of the Pareto-efficient channel candidates in (max_i T_up_i, Σ_i T_up_i), for C6/C7 (computed
+        when first asked: a fill that clearly meets them needs none)."""
+        return np.flatnonzero(_pareto_efficient(self.bottleneck, self.upload_sum))
 
     def fill(self, partitions: NDArray[np.int64]) -> tuple[Allocation, bool]:
         """The best of these assignments, each with its exact best channels and CPU shares (C6/C7 as above).
@@ -336,8 +351,7 @@ class StateProblem:
     def _share_problem(self, partitions: NDArray[np.int64]) -> _ShareSolution:
         config, cycles = self.config, self.cycles
         frequency = config.cpu_frequency
-        per_uav = np.stack([cycles, np.sqrt(cycles), np.ones_like(cycles)])
-        group_cycles, root_sum, group_size = satellite_sums(partitions, per_uav, config.n_satellites)  # each (P, M)
+        group_cycles, root_sum, group_size = satellite_sums(partitions, self._summed_per_uav, config.n_satellites)  # (P, M)
         most_loaded = group_size.max(axis=-1)  # max_j N_j
         if config.train_aggregation == "sum":
             floor_per_group = root_sum**2 / frequency  # time with the whole CPU, √-split

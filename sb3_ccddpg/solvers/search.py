@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 from sb3_ccddpg.solvers.oracle import Oracle, StateProblem, pair_swaps, single_moves
 from sb3_ccddpg.solvers.robust import robust_allocation
 from sb3_ccddpg_envs import Allocation, SatGroundConfig, allocation_cost, encode, project
+from sb3_ccddpg_envs.decode import project_association
 from sb3_ccddpg_envs.feasibility import rescale_sum
 from sb3_ccddpg_envs.reference import equal_split
 
@@ -174,9 +175,19 @@ class TwinSearch:
         for k, (observation, action) in enumerate(zip(batch_observations, batch_actions, strict=True)):
             data = observation[: config.n_uavs] * config.data_mb_range[1]  # the twin's D_i (MB)
             mu = float(observation[config.n_uavs]) if config.observe_mu else config.mu
-            proposal = project(action, config.n_uavs, config.n_satellites, config.channels_total)
-            refined[k] = encode(self.best(data, mu, proposal), config.channels_total)
+            refined[k] = encode(self._refined(data, mu, action), config.channels_total)
         return refined.reshape(np.shape(actions)).astype(np.float32)
+
+    def _refined(self, data_mb: NDArray[np.float64], mu: float, action: NDArray[np.float64]) -> Allocation:
+        """:meth:`best` for the actor's action; ``"exact-fill"`` decodes only its assignment, and the whole proposal
+        only when the assignment's fill cannot meet C6/C7 (the proposal is then compared with it)."""
+        config = self.config
+        if self.mode == "exact-fill":
+            association = project_association(action, config.n_uavs, config.n_satellites)
+            candidate, feasible = StateProblem(config, data_mb, mu).fill(association[None, :])
+            if feasible:
+                return candidate
+        return self.best(data_mb, mu, project(action, config.n_uavs, config.n_satellites, config.channels_total))
 
     def best(self, data_mb: NDArray[np.float64], mu: float, proposal: Allocation) -> Allocation:
         """The best allocation of the proposal's neighbourhood for one state.

@@ -19,8 +19,9 @@ from typing import Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.save_util import load_from_zip_file
 
-from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, agent_method, make_agent, make_env
+from sb3_ccddpg.agents import AGENT_CLASSES, AGENT_LABELS, CONSTRAINED, agent_method, make_agent, make_env
 from sb3_ccddpg.callbacks import SatGroundEvalCallback, SatGroundInfoCallback
 from sb3_ccddpg.settings_checks import require_positive_integers
 from sb3_ccddpg.studies.reporting import write_atomically
@@ -233,3 +234,52 @@ def _learn(model: BaseAlgorithm, settings: TrainSettings, run_dir: Path, total: 
         save_checkpoint(model, checkpoints)
     save_atomically(model.save, run_dir / "model.zip")
     return model
+
+
+def saved_model(given: Path) -> tuple[Path, str, SatGroundConfig]:
+    """The model file, agent name and scenario of ``--model``: a run folder, a model in one, or a saved model with
+    the constraint heads (CC-DDPG or :mod:`sb3_ccddpg.algorithms`).
+
+    :param given: a run folder of ``train``, a model ``.zip`` in it (or in its ``checkpoints/``), or a model with
+        the constraint heads saved anywhere (it carries its scenario, ``env_config``)
+    :return: ``(model file, agent name, configuration)``
+    :raises FileNotFoundError: when the path does not exist
+    :raises ValueError: when a model outside a run folder does not carry its scenario
+    """
+    path = given / "model.zip" if given.is_dir() else given
+    if not path.exists():
+        raise FileNotFoundError(f"--model {given}: no such {'model.zip in the folder' if given.is_dir() else 'file'}")
+    run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    if (run_dir / "settings.json").exists():
+        run = read_settings(run_dir)
+        return path, run.algorithm, run.config()
+    try:
+        data, _, _ = load_from_zip_file(path, device="cpu", load_data=True)
+    except Exception as error:  # SB3 raises many kinds for a file that is not a saved model
+        raise ValueError(f"--model {path} is not in a run folder (no settings.json) and not a saved model: {error}") from None
+    algorithm = constrained_agent(data or {})
+    if algorithm is None:
+        raise ValueError(
+            f"--model {path} is not in a run folder (no settings.json) and not a model with the constraint heads "
+            f"(one of {list(CONSTRAINED)}), which carry their scenario"
+        )
+    config = (data or {}).get("env_config")
+    if not isinstance(config, SatGroundConfig):
+        raise ValueError(f"--model {path} is not in a run folder (no settings.json) and does not carry its scenario")
+    return path, algorithm, config
+
+
+def constrained_agent(data: dict[str, Any]) -> str | None:
+    """The agent name of a saved model with the constraint heads (from its policy class and decision), else ``None``."""
+    policies = {
+        policy: name
+        for name in CONSTRAINED
+        if name != "ccddpg-paper"
+        for policy in (AGENT_CLASSES[name].constrained_policy, *AGENT_CLASSES[name].other_policies)  # type: ignore[attr-defined]
+    }
+    policy_class = data.get("policy_class")
+    for base in policy_class.__mro__ if isinstance(policy_class, type) else ():
+        if base in policies:  # the most specific first: a CCTD3Policy is also a CCDDPGPolicy
+            paper = policies[base] == "ccddpg" and data.get("policy_kwargs", {}).get("decision") == "actor"
+            return "ccddpg-paper" if paper else policies[base]
+    return None
