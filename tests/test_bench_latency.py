@@ -19,8 +19,23 @@ def test_latency_rows_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[st
     model.save(tmp_path / "model.zip")
     output = tmp_path / "latency"
     methods = ["--decisions", "actor", "exact-fill", "--solvers", "oracle", "twin-descent"]
-    main(["bench", "latency", "--model", str(tmp_path / "model.zip"), *methods, "--n-states", "6", "--output", str(output)])
+    main(
+        [
+            "bench",
+            "latency",
+            "--model",
+            str(tmp_path / "model.zip"),
+            *methods,
+            "--n-states",
+            "6",
+            "--batch",
+            "4",
+            "--output",
+            str(output),
+        ]
+    )
     names = ["actor (torch)", "actor (onnx)", "exact-fill (torch)", "exact-fill (onnx)", "oracle", "twin-descent"]
+    names += ["actor (torch, batches of 4)", "actor (onnx, batches of 4)"]  # 6 states: a batch of 4, then of 2
     rows = pd.read_csv(output / "latency.csv")
     assert len(rows) == 6 and sorted(rows.columns) == sorted(f"{name}_{kind}" for name in names for kind in ("s", "objective"))
     for runtime in ("torch", "onnx"):  # ONNX Runtime decides as torch does; no decision beats the exact one
@@ -28,7 +43,12 @@ def test_latency_rows_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[st
             rows[f"exact-fill ({runtime})_objective"], rows["exact-fill (torch)_objective"], check_names=False, rtol=1e-9
         )
         assert (rows[f"exact-fill ({runtime})_objective"] >= rows["oracle_objective"] * (1 - 1e-12)).all()
+    for batched in names[-2:]:  # the same decisions, many at a time
+        pd.testing.assert_series_equal(
+            rows[f"{batched}_objective"], rows["actor (torch)_objective"], check_names=False, rtol=1e-6
+        )
     assert (rows[[f"{name}_s" for name in names]] > 0).all().all()
+    assert rows["actor (onnx, batches of 4)_s"].nunique() == 2  # each state carries its batch's time per state
     table = (output / "latency.md").read_text()
     assert table in capsys.readouterr().out  # printed as written
     oracle_line = next(line for line in table.splitlines() if line.startswith("| oracle |"))

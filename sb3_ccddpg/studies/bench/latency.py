@@ -9,6 +9,11 @@ time ratios are measured in the same run. Each decision is timed as the evaluati
 ``predict``, decoding) and scored by the cost model on the same state (on the true data: a twin with an error is
 refused).
 
+With ``--batch`` the actor alone also decides the states in batches (one ``predict`` and one decoding per
+batch, as for a vectorised env's slots), its time per state being the batch's time over its size: what the
+network costs where decisions come many at a time, which the descents and the oracle (one state at a time) do not
+share.
+
 Printed as a markdown table (and written to ``--output`` as ``latency.csv`` and ``latency.md``): each method's
 mean objective as a ratio to the reference's (the oracle where it enumerates, else the certified bound of
 :func:`~sb3_ccddpg.lower_bound`), its mean and median decision time, and the mean time as a ratio to
@@ -28,7 +33,7 @@ from tqdm.auto import tqdm
 
 from sb3_ccddpg.agents import AGENT_CLASSES, make_env
 from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy
-from sb3_ccddpg.evaluation import AllocationMethod, PolicyMethod, held_out_states
+from sb3_ccddpg.evaluation import AllocationMethod, PolicyMethod, Predictor, held_out_states
 from sb3_ccddpg.onnx_policy import OnnxPolicy, export_onnx
 from sb3_ccddpg.solvers.baselines import SnakeDeal
 from sb3_ccddpg.solvers.bounds import lower_bound
@@ -37,7 +42,7 @@ from sb3_ccddpg.solvers.search import DECISIONS, SearchFromEqualSplit
 from sb3_ccddpg.studies.compare import decided_copy
 from sb3_ccddpg.studies.reporting import write_atomically
 from sb3_ccddpg.studies.training import saved_model
-from sb3_ccddpg_envs import SatGroundConfig, allocation_cost, has_twin_error
+from sb3_ccddpg_envs import SatGroundConfig, allocation_cost, has_twin_error, observe, project
 
 #: Seed of the held-out states (the quality and scale benchmarks' own).
 HELD_OUT_SEED = 1_000_000
@@ -103,6 +108,30 @@ def measure(
     return pd.DataFrame(rows)
 
 
+def batched_actor(
+    predictor: Predictor, config: SatGroundConfig, states: np.ndarray, mu: float, batch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The actor alone deciding ``states`` in batches: one ``predict`` and one decoding per batch.
+
+    :param predictor: the model (or its :class:`~sb3_ccddpg.onnx_policy.OnnxPolicy`) deciding with ``"actor"``
+    :param config: the configuration
+    :param states: data sizes (MB), shape ``(S, N)``
+    :param mu: μ
+    :param batch: states per batch
+    :return: each state's objective, and its batch's time divided by the batch's size (s), both shape ``(S,)``
+    """
+    predictor.predict(observe(config, states[:batch], mu), deterministic=True)  # warm-up, untimed
+    objectives, seconds = [], []
+    for start in range(0, len(states), batch):
+        chunk = states[start : start + batch]
+        tic = time.perf_counter()
+        actions, _ = predictor.predict(observe(config, chunk, mu), deterministic=True)
+        allocation = project(actions, config.n_uavs, config.n_satellites, config.channels_total)
+        seconds.append(np.full(len(chunk), (time.perf_counter() - tic) / len(chunk)))
+        objectives.append(allocation_cost(config, chunk, allocation, mu)["objective"])
+    return np.concatenate(objectives), np.concatenate(seconds)
+
+
 def summary(measured: pd.DataFrame, names: list[str], reference: str, time_reference: str) -> pd.DataFrame:
     """Per method: mean objective / the reference's, mean and median ms, mean time / ``time_reference``'s."""
     reference_objective = measured["bound" if reference == "bound" else f"{reference}_objective"].mean()
@@ -146,10 +175,16 @@ def main(argv: list[str] | None = None) -> None:
         "--time-reference", help="the method whose mean time the others are divided by (default: the first solver)"
     )
     parser.add_argument("--n-states", type=int, default=1000, help="held-out states")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="also time the actor alone deciding the states in batches of this size (one predict per batch); 0: off",
+    )
     parser.add_argument("--output", type=Path, help="folder for latency.csv (one row per state) and latency.md")
     args = parser.parse_args(argv)
-    if args.n_states < 1:
-        parser.error(f"--n-states must be ≥ 1, got {args.n_states}")
+    if args.n_states < 1 or args.batch < 0:
+        parser.error(f"--n-states must be ≥ 1 and --batch ≥ 0, got {args.n_states} and {args.batch}")
 
     path, algorithm, config = saved_model(args.model)
     if has_twin_error(config):
@@ -168,6 +203,16 @@ def main(argv: list[str] | None = None) -> None:
     mu = 0.5 if config.observe_mu else config.mu
     states = held_out_states(config, args.n_states, HELD_OUT_SEED)
     measured = measure(methods, config, states, mu, bound=reference == "bound")
+    if args.batch:
+        actor_alone: dict[str, Predictor] = {
+            "torch": decided_copy(model, "actor", config),
+            "onnx": OnnxPolicy(export_onnx(model), "actor"),
+        }
+        for runtime in args.runtime:
+            name = f"actor ({runtime}, batches of {args.batch})"
+            objectives, seconds = batched_actor(actor_alone[runtime], config, states, mu, args.batch)
+            measured[f"{name}_objective"], measured[f"{name}_s"] = objectives, seconds
+            names.append(name)
     table = summary(measured, names, reference, time_reference)
     caption = (
         f"{path}: N = {config.n_uavs}, M = {config.n_satellites}, μ = {mu:g}, {args.n_states} held-out states "
