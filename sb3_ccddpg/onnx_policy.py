@@ -124,14 +124,17 @@ class OnnxPolicy:
     :param model: the ONNX file (a path) or its bytes
     :param decision: decision mode, one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`; ``None``: the exported
         model's
-    :param threads: ONNX Runtime's intra-op threads (1: one core per process, like the project's torch runs)
-    :raises ValueError: naming the file, when it is not an ONNX model written by :func:`export_onnx`
+    :param threads: ONNX Runtime's intra-op threads, ≥ 1 (1: one core per process, like the project's torch runs)
+    :raises ValueError: naming the file, when it is not an ONNX model written by :func:`export_onnx`; for
+        ``threads`` < 1
     """
 
     def __init__(self, model: str | os.PathLike[str] | bytes, decision: str | None = None, threads: int = 1) -> None:
         import onnx  # see export_onnx
         import onnxruntime as ort
 
+        if threads < 1:
+            raise ValueError(f"threads must be an integer ≥ 1, got {threads!r}")
         source = "the given bytes" if isinstance(model, bytes) else str(model)
         try:
             proto = onnx.load_model(io.BytesIO(model) if isinstance(model, bytes) else model, load_external_data=False)
@@ -150,6 +153,7 @@ class OnnxPolicy:
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = threads
         self.session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        self._observation_size = int(self.session.get_inputs()[0].shape[-1])
         #: What the last ``"auto"`` measured and chose (``None`` until one is set).
         self.calibration: Calibration | None = None
         self.set_decision(metadata["decision"] if decision is None else decision)
@@ -191,7 +195,7 @@ class OnnxPolicy:
         if not deterministic:
             raise ValueError("an OnnxPolicy holds the deterministic actor only; call predict(..., deterministic=True)")
         observations = np.asarray(observation, dtype=np.float32)
-        expected = self.session.get_inputs()[0].shape[-1]
+        expected = self._observation_size
         if observations.ndim not in (1, 2) or observations.shape[-1] != expected:
             raise ValueError(
                 f"observation must have shape ({expected},) or (batch, {expected}) for this model "

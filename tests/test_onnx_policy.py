@@ -12,7 +12,7 @@ from stable_baselines3 import DDPG
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_ccddpg import CCDDPG, OnnxPolicy, export_onnx
-from sb3_ccddpg.algorithms import CCSAC, CCCrossQ
+from sb3_ccddpg.algorithms import CCSAC, CCTD3, CCTQC, CCCrossQ
 from sb3_ccddpg.cli import main
 from sb3_ccddpg.evaluation import PolicyMethod, evaluate
 from sb3_ccddpg_envs import SatGroundConfig, SatGroundEnv, observe
@@ -22,7 +22,9 @@ SMALL = {"learning_starts": 30, "batch_size": 16, "seed": 3}
 AGENTS: dict[str, Callable[[SatGroundEnv], BaseAlgorithm]] = {
     "paper": lambda env: CCDDPG("MlpPolicy", env, **SMALL),
     "set": lambda env: CCDDPG("SetPolicy", env, policy_kwargs={"rank_cycles": True, "size_deal": True}, **SMALL),
+    "cctd3": lambda env: CCTD3("MlpPolicy", env, **SMALL),
     "ccsac": lambda env: CCSAC("MlpPolicy", env, **SMALL),
+    "cctqc": lambda env: CCTQC("MlpPolicy", env, **SMALL),
     "cccrossq": lambda env: CCCrossQ("MlpPolicy", env, **SMALL),
 }
 
@@ -100,6 +102,8 @@ def test_bad_files_inputs_and_models_are_refused_by_name(tmp_path: Path) -> None
         policy.predict(observations(CONFIG, 1)[0], deterministic=False)
     with pytest.raises(ValueError, match="decision must be one of"):
         policy.set_decision("fastest")
+    with pytest.raises(ValueError, match="threads must be an integer ≥ 1, got 0"):
+        OnnxPolicy(exported, threads=0)
     with pytest.raises(ValueError, match="needs a policy with the constraint heads, got TD3Policy"):
         export_onnx(DDPG("MlpPolicy", SatGroundEnv(CONFIG)))
 

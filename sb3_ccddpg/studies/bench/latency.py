@@ -10,9 +10,9 @@ time ratios are measured in the same run. Each decision is timed as the evaluati
 refused).
 
 With ``--batch`` the actor alone also decides the states in batches (one ``predict`` and one decoding per
-batch, as for a vectorised env's slots), its time per state being the batch's time over its size: what the
-network costs where decisions come many at a time, which the descents and the oracle (one state at a time) do not
-share.
+batch, as for a vectorised env's slots), each batch right after the same states were decided one at a time, its
+time per state being the batch's time over its size: what the network costs where decisions come many at a
+time, which the descents and the oracle (one state at a time) do not share.
 
 Printed as a markdown table (and written to ``--output`` as ``latency.csv`` and ``latency.md``): each method's
 mean objective as a ratio to the reference's (the oracle where it enumerates, else the certified bound of
@@ -81,55 +81,59 @@ def solver_method(name: str, config: SatGroundConfig) -> AllocationMethod:
 
 
 def measure(
-    methods: list[AllocationMethod], config: SatGroundConfig, states: np.ndarray, mu: float, bound: bool
+    methods: list[AllocationMethod],
+    config: SatGroundConfig,
+    states: np.ndarray,
+    mu: float,
+    bound: bool,
+    batched: dict[str, Predictor] | None = None,
+    batch: int = 0,
 ) -> pd.DataFrame:
-    """Each method's decision on every state, the methods in turn state by state (rotated), timed and scored.
+    """Each method's decision on every state, the methods in turn state by state (rotated), timed and scored; with
+    ``batched``, after every ``batch`` states each of those predictors decides the same states in one batch.
 
-    :param methods: the methods
+    :param methods: the methods deciding one state at a time
     :param config: the configuration they decide for
     :param states: data sizes (MB), shape ``(S, N)``
     :param mu: μ
     :param bound: also compute the certified lower bound of each state (column ``bound``)
-    :return: one row per state: ``<name>_objective`` and ``<name>_s`` per method, and ``bound``
+    :param batched: the actor alone deciding a batch per call (one ``predict``, one decoding), by name
+    :param batch: states per batch (with ``batched``)
+    :return: one row per state: ``<name>_objective`` and ``<name>_s`` per method (for a batched one, its batch's
+        time over the batch's size), and ``bound``
     """
+    batched = batched or {}
+    chunk_size = batch if batched else len(states)
     for method in methods:  # warm-up, untimed: caches, lazy imports, the first ONNX Runtime call
         method.allocate(states[0], mu)
-    rows = []
-    for k, data_mb in enumerate(tqdm(states, desc="states")):
-        row: dict[str, float] = {}
-        for method in methods[k % len(methods) :] + methods[: k % len(methods)]:
+    for predictor in batched.values():
+        predictor.predict(observe(config, states[:chunk_size], mu), deterministic=True)
+    rows: list[dict[str, float]] = []
+    progress = tqdm(total=len(states), desc="states")
+    for first in range(0, len(states), chunk_size):
+        chunk = states[first : first + chunk_size]
+        for data_mb in chunk:
+            row: dict[str, float] = {}
+            turn = len(rows) % len(methods) if methods else 0
+            for method in methods[turn:] + methods[:turn]:
+                start = time.perf_counter()
+                allocation = method.allocate(data_mb, mu)
+                row[f"{method.name}_s"] = time.perf_counter() - start
+                row[f"{method.name}_objective"] = float(allocation_cost(config, data_mb, allocation, mu)["objective"])
+            if bound:
+                row["bound"] = lower_bound(config, data_mb, mu)
+            rows.append(row)
+            progress.update()
+        for name, predictor in batched.items():
             start = time.perf_counter()
-            allocation = method.allocate(data_mb, mu)
-            row[f"{method.name}_s"] = time.perf_counter() - start
-            row[f"{method.name}_objective"] = float(allocation_cost(config, data_mb, allocation, mu)["objective"])
-        if bound:
-            row["bound"] = lower_bound(config, data_mb, mu)
-        rows.append(row)
+            actions, _ = predictor.predict(observe(config, chunk, mu), deterministic=True)
+            allocation = project(actions, config.n_uavs, config.n_satellites, config.channels_total)
+            seconds = (time.perf_counter() - start) / len(chunk)
+            objectives = allocation_cost(config, chunk, allocation, mu)["objective"]
+            for row, objective in zip(rows[first:], objectives, strict=True):
+                row[f"{name}_s"], row[f"{name}_objective"] = seconds, float(objective)
+    progress.close()
     return pd.DataFrame(rows)
-
-
-def batched_actor(
-    predictor: Predictor, config: SatGroundConfig, states: np.ndarray, mu: float, batch: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The actor alone deciding ``states`` in batches: one ``predict`` and one decoding per batch.
-
-    :param predictor: the model (or its :class:`~sb3_ccddpg.onnx_policy.OnnxPolicy`) deciding with ``"actor"``
-    :param config: the configuration
-    :param states: data sizes (MB), shape ``(S, N)``
-    :param mu: μ
-    :param batch: states per batch
-    :return: each state's objective, and its batch's time divided by the batch's size (s), both shape ``(S,)``
-    """
-    predictor.predict(observe(config, states[:batch], mu), deterministic=True)  # warm-up, untimed
-    objectives, seconds = [], []
-    for start in range(0, len(states), batch):
-        chunk = states[start : start + batch]
-        tic = time.perf_counter()
-        actions, _ = predictor.predict(observe(config, chunk, mu), deterministic=True)
-        allocation = project(actions, config.n_uavs, config.n_satellites, config.channels_total)
-        seconds.append(np.full(len(chunk), (time.perf_counter() - tic) / len(chunk)))
-        objectives.append(allocation_cost(config, chunk, allocation, mu)["objective"])
-    return np.concatenate(objectives), np.concatenate(seconds)
 
 
 def summary(measured: pd.DataFrame, names: list[str], reference: str, time_reference: str) -> pd.DataFrame:
@@ -202,17 +206,12 @@ def main(argv: list[str] | None = None) -> None:
     reference = "oracle" if enumerates else "bound"
     mu = 0.5 if config.observe_mu else config.mu
     states = held_out_states(config, args.n_states, HELD_OUT_SEED)
-    measured = measure(methods, config, states, mu, bound=reference == "bound")
-    if args.batch:
-        actor_alone: dict[str, Predictor] = {
-            "torch": decided_copy(model, "actor", config),
-            "onnx": OnnxPolicy(export_onnx(model), "actor"),
-        }
-        for runtime in args.runtime:
-            name = f"actor ({runtime}, batches of {args.batch})"
-            objectives, seconds = batched_actor(actor_alone[runtime], config, states, mu, args.batch)
-            measured[f"{name}_objective"], measured[f"{name}_s"] = objectives, seconds
-            names.append(name)
+    batched: dict[str, Predictor] = {}
+    for runtime in args.runtime if args.batch else []:
+        alone = decided_copy(model, "actor", config) if runtime == "torch" else OnnxPolicy(export_onnx(model), "actor")
+        batched[f"actor ({runtime}, batches of {args.batch})"] = alone
+    measured = measure(methods, config, states, mu, reference == "bound", batched, args.batch)
+    names += list(batched)
     table = summary(measured, names, reference, time_reference)
     caption = (
         f"{path}: N = {config.n_uavs}, M = {config.n_satellites}, μ = {mu:g}, {args.n_states} held-out states "
