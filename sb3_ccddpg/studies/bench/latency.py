@@ -151,9 +151,11 @@ def summary(measured: pd.DataFrame, names: list[str], reference: str, time_refer
     )
 
 
-def markdown(table: pd.DataFrame, caption: str, reference: str, time_reference: str) -> str:
-    """The summary as a markdown table under its caption."""
+def markdown(table: pd.DataFrame, title: str, caption: str, reference: str, time_reference: str) -> str:
+    """The summary as a markdown page: its title, the caption, the table."""
     lines = [
+        f"# {title}",
+        "",
         caption,
         "",
         f"| method | objective / {reference}'s | mean ms | median ms | mean time / {time_reference}'s |",
@@ -217,7 +219,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{path}: N = {config.n_uavs}, M = {config.n_satellites}, μ = {mu:g}, {args.n_states} held-out states "
         f"(seed {HELD_OUT_SEED}), methods in turn state by state"
     )
-    text = markdown(table, caption, reference, time_reference)
+    title = f"Decision time at N = {config.n_uavs}, M = {config.n_satellites}, μ = {mu:g}"
+    text = markdown(table, title, caption, reference, time_reference)
     print(text)
     if args.output is not None:
         write_atomically(args.output / "latency.csv", measured.to_csv(index=False))
