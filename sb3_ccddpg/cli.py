@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         choices=["torch", "onnx"],
         default=["torch"],
-        help="run the model's actor in torch (SB3's predict), in ONNX Runtime (exported first), or both",
+        help="run the model's actor in torch (SB3's predict; the default), in ONNX Runtime (exported first), or both",
     )
     evaluate_parser.add_argument(
         "--baseline", nargs="+", choices=sorted(BASELINES), help="baselines to score (with --model: on its configuration)"
@@ -307,7 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_scenario_arguments(evaluate_parser)
     evaluate_parser.set_defaults(handler=_evaluate)
 
-    export_parser = add_command("export", summary="write a model with constraint heads as an ONNX file that decides alone")
+    export_parser = add_command(
+        "export", summary="write a model's actor and decision mode as an ONNX file, to decide with sb3_ccddpg.OnnxPolicy"
+    )
     export_parser.add_argument("--model", type=Path, required=True, help="as for `evaluate`: a run folder or a model .zip")
     export_parser.add_argument("--output", type=Path, required=True, help="the ONNX file to write")
     export_parser.add_argument("--decision", choices=DECISIONS, help="decision mode it keeps (default: the model's)")

@@ -2,8 +2,9 @@
 
 SB3's way to deploy a policy is to export it to ONNX and run it with ONNX Runtime (SB3's documentation, "Exporting
 models"). Here that matters for speed: one state's forward pass of :class:`~sb3_ccddpg.set_policy.SetActor` is
-about 80 small tensor operations, and at batch size 1 eager torch spends most of its time dispatching them
-(about 0.5 ms at N = 11, against 0.07 ms in ONNX Runtime: ``sb3-ccddpg bench latency`` times both).
+about 80 small tensor operations, and at batch size 1 eager torch spends most of its time dispatching them (the
+forward pass alone takes about 0.6 ms at N = 11, against 0.07 ms in ONNX Runtime; ``sb3-ccddpg bench latency``
+times whole decisions, observation and decoding included, in both).
 
 - :func:`export_onnx` writes a model's deterministic actor (``policy._predict(obs, deterministic=True)``, what
   SB3's ``predict`` runs) with its sizes, decision mode and env configuration in the file's metadata.
@@ -63,9 +64,10 @@ def export_onnx(model: BaseAlgorithm, path: str | os.PathLike[str] | None = None
     :param model: a model with the constraint heads (CC-DDPG with any of its policies, or an agent of
         :mod:`sb3_ccddpg.algorithms`) built on ``SatGround-v0`` (its ``env_config`` is written with it); its policy is
         left in evaluation mode, as SB3's ``predict`` leaves it
-    :param path: where to write the file (atomically); ``None``: only return it
+    :param path: where to write the file (atomically; its folder is made); ``None``: only return it
     :return: the serialised ONNX model
-    :raises ValueError: for a policy without the constraint heads, or without its env configuration
+    :raises ValueError: for a policy without the constraint heads, without its env configuration, or a ``path``
+        that is a folder
     """
     import onnx  # here, not at the top: onnx and ONNX Runtime add half a second to every import of the package
 
@@ -110,12 +112,24 @@ def export_onnx(model: BaseAlgorithm, path: str | os.PathLike[str] | None = None
     }
     onnx.helper.set_model_props(proto, {_PREFIX + key: value for key, value in metadata.items()})
     serialised = proto.SerializeToString()
-    if path is not None:  # through a temporary file, so a reader never sees half a model
-        destination = pathlib.Path(path)
-        temporary = destination.with_name(f".{destination.name}.tmp")
-        temporary.write_bytes(serialised)
-        os.replace(temporary, destination)
+    if path is not None:
+        _write_atomically(pathlib.Path(path), serialised)
     return serialised
+
+
+def _write_atomically(destination: pathlib.Path, content: bytes) -> None:
+    """Through a temporary file beside ``destination``, so a reader never sees half a model; its folder is made."""
+    if destination.is_dir():
+        raise ValueError(
+            f"the ONNX file's path {destination} is a folder; give a file name such as {destination / 'model.onnx'}"
+        )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.tmp")
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, destination)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class OnnxPolicy:
@@ -125,6 +139,7 @@ class OnnxPolicy:
     :param decision: decision mode, one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`; ``None``: the exported
         model's
     :param threads: ONNX Runtime's intra-op threads, ≥ 1 (1: one core per process, like the project's torch runs)
+    :raises FileNotFoundError: when the file does not exist
     :raises ValueError: naming the file, when it is not an ONNX model written by :func:`export_onnx`; for
         ``threads`` < 1
     """
@@ -133,8 +148,10 @@ class OnnxPolicy:
         import onnx  # see export_onnx
         import onnxruntime as ort
 
-        if threads < 1:
+        if not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be an integer ≥ 1, got {threads!r}")
+        if not isinstance(model, bytes) and not pathlib.Path(model).is_file():
+            raise FileNotFoundError(f"{model}: no such ONNX file")
         source = "the given bytes" if isinstance(model, bytes) else str(model)
         try:
             proto = onnx.load_model(io.BytesIO(model) if isinstance(model, bytes) else model, load_external_data=False)
@@ -197,9 +214,10 @@ class OnnxPolicy:
         observations = np.asarray(observation, dtype=np.float32)
         expected = self._observation_size
         if observations.ndim not in (1, 2) or observations.shape[-1] != expected:
+            mu = ", then μ" if self.config.observe_mu else ""
             raise ValueError(
                 f"observation must have shape ({expected},) or (batch, {expected}) for this model "
-                f"(N = {self.n_uavs}), got {observations.shape}"
+                f"(N = {self.n_uavs} data sizes{mu}), got {observations.shape}"
             )
         batch = np.atleast_2d(observations)
         actions = np.clip(self.session.run([_OUTPUT], {_INPUT: batch})[0], -1.0, 1.0)

@@ -64,3 +64,11 @@ def test_latency_refuses_a_time_reference_it_does_not_run(tmp_path: Path, capsys
     with pytest.raises(SystemExit):
         main(["bench", "latency", "--model", str(tmp_path / "model.zip"), "--time-reference", "GA", "--n-states", "2"])
     assert "--time-reference must be one of the methods" in capsys.readouterr().err
+
+
+def test_latency_refuses_an_oracle_that_cannot_enumerate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = SatGroundConfig(n_uavs=32, n_satellites=8, channels_total=96, reference_n_uavs=None)
+    CCDDPG("MlpPolicy", SatGroundEnv(config), seed=0).save(tmp_path / "model.zip")
+    with pytest.raises(SystemExit):
+        main(["bench", "latency", "--model", str(tmp_path / "model.zip"), "--n-states", "2"])
+    assert "the oracle does not enumerate at N = 32, M = 8" in capsys.readouterr().err

@@ -55,9 +55,9 @@ def test_file_round_trip_keeps_sizes_decision_and_scenario(tmp_path: Path) -> No
     config = CONFIG.replace(mu=0.3, data_mb_range=(200.0, 600.0), twin_error=(0.1,) * 6)
     model = AGENTS["set"](SatGroundEnv(config))
     model.set_decision("exact-fill", config)
-    path = tmp_path / "model.onnx"
+    path = tmp_path / "new folder" / "model.onnx"
     export_onnx(model, path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]  # written through a temporary file
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model.onnx"]  # its folder made, no temporary file left
     loaded = OnnxPolicy(path)
     assert loaded.config == config and loaded.decision == "exact-fill"
     assert (loaded.n_uavs, loaded.n_satellites, loaded.policy_name) == (6, 3, "SetPolicy")
@@ -102,8 +102,13 @@ def test_bad_files_inputs_and_models_are_refused_by_name(tmp_path: Path) -> None
         policy.predict(observations(CONFIG, 1)[0], deterministic=False)
     with pytest.raises(ValueError, match="decision must be one of"):
         policy.set_decision("fastest")
-    with pytest.raises(ValueError, match="threads must be an integer ≥ 1, got 0"):
-        OnnxPolicy(exported, threads=0)
+    for threads in (0, 1.5):
+        with pytest.raises(ValueError, match=f"threads must be an integer ≥ 1, got {threads}"):
+            OnnxPolicy(exported, threads=threads)  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError, match="no such ONNX file"):
+        OnnxPolicy(tmp_path / "missing.onnx")
+    with pytest.raises(ValueError, match="is a folder; give a file name"):
+        export_onnx(model, tmp_path)
     with pytest.raises(ValueError, match="needs a policy with the constraint heads, got TD3Policy"):
         export_onnx(DDPG("MlpPolicy", SatGroundEnv(CONFIG)))
 

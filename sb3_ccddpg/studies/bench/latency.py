@@ -31,7 +31,7 @@ import pandas as pd
 from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
-from sb3_ccddpg.agents import AGENT_CLASSES, make_env
+from sb3_ccddpg.agents import AGENT_CLASSES, CONSTRAINED, make_env
 from sb3_ccddpg.algorithm_mixins import ConstrainedOffPolicy
 from sb3_ccddpg.evaluation import AllocationMethod, PolicyMethod, Predictor, held_out_states
 from sb3_ccddpg.onnx_policy import OnnxPolicy, export_onnx
@@ -171,16 +171,30 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="sb3-ccddpg bench latency", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", type=Path, required=True, help="a saved model with the constraint heads (.zip)")
     parser.add_argument(
-        "--decisions", nargs="+", choices=DECISIONS, default=["actor", "exact-fill", "twin-swap-descent"], help="its modes"
+        "--model", type=Path, required=True, help="a run folder of `train` or a saved model (.zip) with the constraint heads"
     )
-    parser.add_argument("--runtime", nargs="+", choices=RUNTIMES, default=list(RUNTIMES), help="runtimes of the model")
-    parser.add_argument("--solvers", nargs="*", choices=SOLVERS, default=["oracle"], help="methods without the model")
+    parser.add_argument(
+        "--decisions",
+        nargs="+",
+        choices=DECISIONS,
+        default=["actor", "exact-fill", "twin-swap-descent"],
+        help="its modes (default: actor exact-fill twin-swap-descent)",
+    )
+    parser.add_argument(
+        "--runtime", nargs="+", choices=RUNTIMES, default=list(RUNTIMES), help="runtimes of the model (default: both)"
+    )
+    parser.add_argument(
+        "--solvers",
+        nargs="*",
+        choices=SOLVERS,
+        default=["oracle"],
+        help="methods without the model (default: oracle, where it enumerates)",
+    )
     parser.add_argument(
         "--time-reference", help="the method whose mean time the others are divided by (default: the first solver)"
     )
-    parser.add_argument("--n-states", type=int, default=1000, help="held-out states")
+    parser.add_argument("--n-states", type=int, default=1000, help="held-out states (default 1000)")
     parser.add_argument(
         "--batch",
         type=int,
@@ -197,15 +211,20 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("the latency benchmark decides on the true data: give a model of a scenario with an exact twin")
     model = AGENT_CLASSES[algorithm].load(path, env=make_env(algorithm, config), device="cpu")
     if not isinstance(model, ConstrainedOffPolicy):
-        parser.error(f"--model needs the constraint heads, got {algorithm!r}")
+        parser.error(f"--model needs a model with the constraint heads (one of {list(CONSTRAINED)}), got {algorithm!r}")
     methods = model_methods(model, config, args.decisions, args.runtime)
     methods += [solver_method(name, config) for name in args.solvers]
     names = [method.name for method in methods]
     time_reference = args.time_reference or (args.solvers[0] if args.solvers else names[0])
     if time_reference not in names:
         parser.error(f"--time-reference must be one of the methods {names}, got {time_reference!r}")
-    enumerates = "oracle" in args.solvers and Oracle(config).enumerates
-    reference = "oracle" if enumerates else "bound"
+    if "oracle" in args.solvers and not Oracle(config).enumerates:
+        parser.error(
+            f"the oracle does not enumerate at N = {config.n_uavs}, M = {config.n_satellites} (its branch and bound "
+            "would run to its time limit on every state): leave it out, e.g. --solvers twin-descent snake-deal; "
+            "the quality reference is then the certified bound"
+        )
+    reference = "oracle" if "oracle" in args.solvers else "bound"
     mu = 0.5 if config.observe_mu else config.mu
     states = held_out_states(config, args.n_states, HELD_OUT_SEED)
     batched: dict[str, Predictor] = {}
