@@ -36,7 +36,7 @@ from stable_baselines3.common.policies import BasePolicy
 from torch import nn
 
 from sb3_ccddpg.policy_mixins import TwinDecisions
-from sb3_ccddpg.solvers.search import DECISIONS, Calibration, TwinSearch, calibrate
+from sb3_ccddpg.solvers.search import Calibration, decision_refinement
 from sb3_ccddpg_envs import SatGroundConfig
 
 __all__ = ["FORMAT", "OnnxPolicy", "export_onnx"]
@@ -185,13 +185,9 @@ class OnnxPolicy:
 
         :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS` (``"auto"``: timed here, as there)
         """
-        if decision not in DECISIONS:
-            raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
-        if decision == "auto":
-            self.calibration = calibrate(self.config)
-            decision = self.calibration.decision
-        self._decision = decision
-        self.refinement = None if decision == "actor" else TwinSearch(self.config, decision)
+        self._decision, self.refinement, calibration = decision_refinement(decision, self.config)
+        if calibration is not None:
+            self.calibration = calibration
 
     def predict(
         self,

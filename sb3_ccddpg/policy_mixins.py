@@ -30,7 +30,7 @@ import torch as th
 from stable_baselines3.common.policies import ContinuousCritic
 from stable_baselines3.common.type_aliases import PyTorchObs
 
-from sb3_ccddpg.solvers.search import DECISIONS, DEFAULT_DECISION, Calibration, TwinSearch, calibrate
+from sb3_ccddpg.solvers.search import DEFAULT_DECISION, Calibration, TwinSearch, decision_refinement
 from sb3_ccddpg.torch_layers import ALPHA0_INIT, ALPHA_INIT, AllocationHeads, check_allocation_space, feasible_projection
 from sb3_ccddpg_envs import SatGroundConfig
 
@@ -67,15 +67,10 @@ class TwinDecisions:
         :param decision: one of :data:`~sb3_ccddpg.solvers.search.DECISIONS`
         :param config: the env configuration the refinement scores with; required unless ``"actor"``
         """
-        if decision not in DECISIONS:
-            raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
-        if decision != "actor" and config is None:
-            raise ValueError(f"decision={decision!r} needs decision_config (the algorithm reads it from a SatGround-v0 env)")
-        if decision == "auto" and config is not None:  # (never None here: refused above)
-            self.calibration = calibrate(config)
-            decision = self.calibration.decision
+        decision, self.refinement, calibration = decision_refinement(decision, config)
+        if calibration is not None:
+            self.calibration = calibration
         self.decision_kwargs = {"decision": decision, "decision_config": config}
-        self.refinement = None if config is None or decision == "actor" else TwinSearch(config, decision)
 
     @contextmanager
     def actor_alone(self) -> Iterator[None]:

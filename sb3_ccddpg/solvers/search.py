@@ -37,7 +37,9 @@ All return feasible allocations, encoded as actions that the env's decoder maps 
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,6 +127,28 @@ def calibrate(config: SatGroundConfig, n_states: int = CALIBRATION_STATES) -> Ca
     return Calibration(decision, 1e3 * exact_s / n_states, 1e3 * descent_s / n_states)
 
 
+def decision_refinement(decision: str, config: SatGroundConfig | None) -> tuple[str, TwinSearch | None, Calibration | None]:
+    """Check a decision mode and build what applies it (every policy's and :class:`~sb3_ccddpg.OnnxPolicy`'s
+    ``set_decision``); ``"auto"`` is resolved here by :func:`calibrate` at ``config``'s size.
+
+    :param decision: one of :data:`DECISIONS`
+    :param config: the env configuration the refinement scores with; required unless ``"actor"``
+    :return: the mode (``"auto"`` resolved), its refinement (``None`` for ``"actor"``) and the calibration
+        (``"auto"`` only, else ``None``)
+    :raises ValueError: for a mode not in :data:`DECISIONS`, or a refining mode without ``config``
+    """
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+    if decision == "actor":
+        return decision, None, None
+    if config is None:
+        raise ValueError(f"decision={decision!r} needs decision_config (the algorithm reads it from a SatGround-v0 env)")
+    calibration = calibrate(config) if decision == "auto" else None
+    if calibration is not None:
+        decision = calibration.decision
+    return decision, TwinSearch(config, decision), calibration
+
+
 def descend(problem: StateProblem, association: NDArray[np.int64], rounds: int, swaps: bool = False) -> Allocation:
     """Exact fills of the single-move neighbourhood, re-centred on the best, until no move improves.
 
@@ -182,12 +206,10 @@ class TwinSearch:
         """:meth:`best` for the actor's action; ``"exact-fill"`` decodes only its assignment, and the whole proposal
         only when the assignment's fill cannot meet C6/C7 (the proposal is then compared with it)."""
         config = self.config
+        decoded = functools.partial(project, action, config.n_uavs, config.n_satellites, config.channels_total)
         if self.mode == "exact-fill":
-            association = project_association(action, config.n_uavs, config.n_satellites)
-            candidate, feasible = StateProblem(config, data_mb, mu).fill(association[None, :])
-            if feasible:
-                return candidate
-        return self.best(data_mb, mu, project(action, config.n_uavs, config.n_satellites, config.channels_total))
+            return self._exact_fill(data_mb, mu, project_association(action, config.n_uavs, config.n_satellites), decoded)
+        return self.best(data_mb, mu, decoded())
 
     def best(self, data_mb: NDArray[np.float64], mu: float, proposal: Allocation) -> Allocation:
         """The best allocation of the proposal's neighbourhood for one state.
@@ -207,17 +229,28 @@ class TwinSearch:
             return Allocation(candidates.channels[best], candidates.association[best], candidates.cpu_share[best])
         if self.mode == "twin-robust":
             return robust_allocation(config, data_mb, mu, proposal)
+        if self.mode == "exact-fill":
+            return self._exact_fill(data_mb, mu, proposal.association, lambda: proposal)
         if self._oracle is not None:
             candidate = self._oracle.allocate(data_mb, mu)
-        elif self.mode == "exact-fill":
-            candidate, feasible = StateProblem(config, data_mb, mu).fill(proposal.association[None, :])
-            if feasible:  # the best allocation of the proposal's assignment under C6/C7: nothing to compare
-                return candidate
         else:
             rounds = 1 if self.mode == "twin-search-exact" else DESCENT_ROUNDS
             swaps = self.mode == "twin-swap-descent"
             candidate = descend(StateProblem(config, data_mb, mu), proposal.association, rounds, swaps)
-        scores = allocation_cost(config, data_mb, _stack([proposal, candidate]), mu)["objective"]
+        return self._no_worse(data_mb, mu, proposal, candidate)
+
+    def _exact_fill(
+        self, data_mb: NDArray[np.float64], mu: float, association: NDArray[np.int64], proposal: Callable[[], Allocation]
+    ) -> Allocation:
+        """The assignment's exact fill; compared with the (decoded on demand) proposal only when it cannot meet C6/C7."""
+        candidate, feasible = StateProblem(self.config, data_mb, mu).fill(association[None, :])
+        if feasible:  # the best allocation of the proposal's assignment under C6/C7: nothing to compare
+            return candidate
+        return self._no_worse(data_mb, mu, proposal(), candidate)
+
+    def _no_worse(self, data_mb: NDArray[np.float64], mu: float, proposal: Allocation, candidate: Allocation) -> Allocation:
+        """``candidate`` unless the proposal scores lower on the twin's state."""
+        scores = allocation_cost(self.config, data_mb, _stack([proposal, candidate]), mu)["objective"]
         return candidate if scores[1] <= scores[0] else proposal
 
     def _moved(self, proposal: Allocation, assignments: NDArray[np.int64]) -> Allocation:

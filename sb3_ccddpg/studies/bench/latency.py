@@ -51,7 +51,7 @@ SOLVERS = ("oracle", "twin-descent", "twin-swap-descent", "snake-deal")
 
 
 def model_methods(
-    model: BaseAlgorithm, config: SatGroundConfig, decisions: list[str], runtimes: list[str]
+    model: BaseAlgorithm, config: SatGroundConfig, decisions: list[str], runtimes: list[str], exported: bytes
 ) -> list[AllocationMethod]:
     """The model deciding with each mode in each runtime, named ``"<mode> (<runtime>)"``.
 
@@ -59,9 +59,9 @@ def model_methods(
     :param config: its env configuration
     :param decisions: decision modes
     :param runtimes: among :data:`RUNTIMES`
+    :param exported: the model exported by :func:`~sb3_ccddpg.onnx_policy.export_onnx` (used with ``"onnx"``)
     :return: one method per (mode, runtime)
     """
-    exported = export_onnx(model) if "onnx" in runtimes else b""
     methods: list[AllocationMethod] = []
     for decision in decisions:
         if "torch" in runtimes:
@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     model = AGENT_CLASSES[algorithm].load(path, env=make_env(algorithm, config), device="cpu")
     if not isinstance(model, ConstrainedOffPolicy):
         parser.error(f"--model needs a model with the constraint heads (one of {list(CONSTRAINED)}), got {algorithm!r}")
-    methods = model_methods(model, config, args.decisions, args.runtime)
+    exported = export_onnx(model) if "onnx" in args.runtime else b""  # once, for every ONNX Runtime method
+    methods = model_methods(model, config, args.decisions, args.runtime, exported)
     methods += [solver_method(name, config) for name in args.solvers]
     names = [method.name for method in methods]
     time_reference = args.time_reference or (args.solvers[0] if args.solvers else names[0])
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     states = held_out_states(config, args.n_states, HELD_OUT_SEED)
     batched: dict[str, Predictor] = {}
     for runtime in args.runtime if args.batch else []:
-        alone = decided_copy(model, "actor", config) if runtime == "torch" else OnnxPolicy(export_onnx(model), "actor")
+        alone = decided_copy(model, "actor", config) if runtime == "torch" else OnnxPolicy(exported, "actor")
         batched[f"actor ({runtime}, batches of {args.batch})"] = alone
     measured = measure(methods, config, states, mu, reference == "bound", batched, args.batch)
     names += list(batched)
